@@ -1,0 +1,40 @@
+# tuyensinh: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/tuyensinh
+PGHOST ?= 127.0.0.1
+PGPORT ?= 5432
+DB ?= tuyensinh
+DATABASE_URL ?= postgres://postgres@$(PGHOST):$(PGPORT)/$(DB)?sslmode=disable
+REDIS_URL ?= redis://127.0.0.1:6379/0
+HTTP_ADDR ?= :8080
+export DATABASE_URL REDIS_URL HTTP_ADDR
+
+.PHONY: run build services test test-short lint bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/tuyensinh
+
+services:
+	./scripts/services.sh $(DB)
+
+# Start PostgreSQL and Redis if needed, migrate, load the demo city, serve on :8080.
+run: build services
+	$(BIN) migrate
+	$(BIN) seed --demo
+	LOG_FORMAT=text $(BIN) serve
+
+# Every test against the real PostgreSQL and Redis (started if needed).
+test: services
+	TUYENSINH_TEST_REQUIRE_SERVICES=1 \
+	TUYENSINH_TEST_DATABASE_URL="postgres://postgres@$(PGHOST):$(PGPORT)/postgres?sslmode=disable" \
+	TUYENSINH_TEST_REDIS_URL="$(REDIS_URL)" \
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+)
+
+// config is the service's configuration, read from the environment.
+type config struct {
+	DatabaseURL  string        // DATABASE_URL (required)
+	RedisURL     string        // REDIS_URL (required)
+	HTTPAddr     string        // HTTP_ADDR, default :8080
+	RedisPrefix  string        // REDIS_PREFIX, default "ts": names every Redis key
+	Ceiling      int64         // INTAKE_CEILING: backlog past which intake answers 503
+	RetryAfter   time.Duration // INTAKE_RETRY_AFTER
+	Workers      int           // INTAKE_WORKERS: workers per process
+	BatchSize    int           // INTAKE_BATCH
+	Consumer     string        // INTAKE_CONSUMER: this process's consumer name prefix
+	MinIdle      time.Duration // INTAKE_MIN_IDLE: reclaim entries idle this long
+	MaxDelivery  int64         // INTAKE_MAX_DELIVERIES
+	DBMaxConns   int           // DB_MAX_CONNS
+	AutoPipeline bool          // REDIS_AUTOPIPELINE
+	LogLevel     string        // LOG_LEVEL: debug, info, warn, error
+	LogFormat    string        // LOG_FORMAT: json or text
+}
+
+// loadConfig reads the configuration and reports every missing or bad value
+// at once.
+func loadConfig(getenv func(string) string) (config, error) {
+	var errs []error
+	str := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	integer := func(name string, def, lo, hi int64) int64 {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number from %d to %d", name, v, lo, hi))
+			return def
+		}
+		return n
+	}
+	duration := func(name string, def time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 30s or 2m", name, v))
+			return def
+		}
+		return d
+	}
+	boolean := func(name string, def bool) bool {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+			return def
+		}
+		return b
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "tuyensinh"
+	}
+	c := config{
+		DatabaseURL:  getenv("DATABASE_URL"),
+		RedisURL:     getenv("REDIS_URL"),
+		HTTPAddr:     str("HTTP_ADDR", ":8080"),
+		RedisPrefix:  str("REDIS_PREFIX", "ts"),
+		Ceiling:      integer("INTAKE_CEILING", 500_000, 0, 1<<40),
+		RetryAfter:   duration("INTAKE_RETRY_AFTER", 5*time.Second),
+		Workers:      int(integer("INTAKE_WORKERS", 2, 1, 64)),
+		BatchSize:    int(integer("INTAKE_BATCH", 1000, 1, 10_000)),
+		Consumer:     str("INTAKE_CONSUMER", host),
+		MinIdle:      duration("INTAKE_MIN_IDLE", time.Minute),
+		MaxDelivery:  integer("INTAKE_MAX_DELIVERIES", 5, 1, 1000),
+		DBMaxConns:   int(integer("DB_MAX_CONNS", 20, 1, 1000)),
+		AutoPipeline: boolean("REDIS_AUTOPIPELINE", true),
+		LogLevel:     str("LOG_LEVEL", "info"),
+		LogFormat:    str("LOG_FORMAT", "json"),
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/tuyensinh?sslmode=disable)"))
+	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		errs = append(errs, fmt.Errorf("DATABASE_URL=%q: want a postgres:// URL", redact(c.DatabaseURL)))
+	}
+	if c.RedisURL == "" {
+		errs = append(errs, errors.New("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)"))
+	} else if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+		errs = append(errs, fmt.Errorf("REDIS_URL=%q: want a redis:// URL", redact(c.RedisURL)))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("HTTP_ADDR=%q: want host:port or :port", c.HTTPAddr))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want json or text", c.LogFormat))
+	}
+	if len(errs) > 0 {
+		return config{}, fmt.Errorf("configuration:\n  %w", joinLines(errs))
+	}
+	return c, nil
+}
+
+type lines []error
+
+func (l lines) Error() string {
+	s := ""
+	for i, e := range l {
+		if i > 0 {
+			s += "\n  "
+		}
+		s += e.Error()
+	}
+	return s
+}
+
+func joinLines(errs []error) error { return lines(errs) }
+
+// redact hides a password in a URL.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

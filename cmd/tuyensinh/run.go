@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/intake"
+	"github.com/tuyensinh/tuyensinh/web"
+)
+
+const usage = `usage: tuyensinh <command> [flags]
+
+commands:
+  serve     HTTP API, web pages and intake workers (-workers=false: API only)
+  worker    intake workers only
+  migrate   apply database migrations (migrate status: list them)
+  seed      load reference data (seed --demo: the generated demo city)
+  place     run the placement engine (place --input F --output F)
+
+configuration (environment): DATABASE_URL, REDIS_URL, HTTP_ADDR (default :8080);
+see the README for the rest.
+`
+
+// run is the whole program; main only wires signals and exit codes, so
+// tests can drive the real program.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, getenv, stdout, stderr)
+	case "worker":
+		return runWorker(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args, getenv, stdout, stderr)
+	case "seed":
+		return runSeed(ctx, args, getenv, stdout, stderr)
+	case "place":
+		return runPlace(ctx, args, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// app holds the connections every long-running command needs.
+type app struct {
+	cfg   config
+	log   *slog.Logger
+	db    *sqlx.DB
+	rdb   *redis.Client
+	store *enrollment.Store
+	reg   *prometheus.Registry
+	met   *intake.Metrics
+	keys  intake.Keys
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// connect opens PostgreSQL and Redis. With waitDB, a PostgreSQL that is
+// down is waited for (workers keep nothing from it until it is back).
+func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) (*app, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: newLogger(cfg, stderr), keys: intake.Keys{Prefix: cfg.RedisPrefix}}
+	ropt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	ropt.PoolSize = max(ropt.PoolSize, 64)
+	ropt.ContextTimeoutEnabled = true
+	a.rdb = redis.NewClient(ropt)
+	db, err := enrollment.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		a.rdb.Close()
+		return nil, err
+	}
+	a.db = db
+	a.store = enrollment.NewStore(db)
+	a.reg = prometheus.NewRegistry()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.met = intake.NewMetrics(a.reg)
+	a.reg.MustRegister(intake.NewStreamCollector(a.rdb, a.keys))
+	return a, nil
+}
+
+func (a *app) close() {
+	a.rdb.Close()
+	a.db.Close()
+}
+
+func (a *app) workers(ctx context.Context, g *errgroup.Group) {
+	for i := range a.cfg.Workers {
+		w := intake.NewWorker(a.rdb, a.store, intake.WorkerConfig{
+			Keys:          a.keys,
+			Consumer:      fmt.Sprintf("%s-%d", a.cfg.Consumer, i),
+			BatchSize:     a.cfg.BatchSize,
+			MinIdle:       a.cfg.MinIdle,
+			MaxDeliveries: a.cfg.MaxDelivery,
+			Logger:        a.log,
+		}, a.met)
+		g.Go(func() error { return w.Run(ctx) })
+	}
+	a.log.Info("intake workers started", "workers", a.cfg.Workers, "consumer", a.cfg.Consumer)
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	withWorkers := fs.Bool("workers", true, "run intake workers in this process")
+	migrate := fs.Bool("migrate", true, "apply database migrations at start")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := connect(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if *migrate {
+		if err := migrateUp(ctx, a.db, a.log); err != nil {
+			return err
+		}
+	}
+	cat, err := a.store.LoadCatalog(ctx)
+	if err != nil {
+		return err
+	}
+	var current atomic.Pointer[enrollment.Catalog]
+	current.Store(cat)
+	queue, err := intake.NewQueue(a.rdb, intake.Config{Keys: a.keys, Ceiling: a.cfg.Ceiling, RetryAfter: a.cfg.RetryAfter}, a.met, a.cfg.AutoPipeline)
+	if err != nil {
+		return err
+	}
+	handler := web.NewServer(web.Deps{
+		Catalog:  current.Load,
+		Queue:    queue,
+		Store:    a.store,
+		Metrics:  a.met,
+		Gatherer: a.reg,
+		Logger:   a.log,
+		Ready: func(ctx context.Context) error {
+			var errs []string
+			if err := a.db.PingContext(ctx); err != nil {
+				errs = append(errs, "PostgreSQL: "+err.Error())
+			}
+			if err := a.rdb.Ping(ctx).Err(); err != nil {
+				errs = append(errs, "Redis: "+err.Error())
+			}
+			if len(errs) > 0 {
+				return errors.New(strings.Join(errs, "; "))
+			}
+			return nil
+		},
+	})
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+
+	g, gctx := errgroup.WithContext(ctx)
+	if *withWorkers {
+		a.workers(gctx, g)
+	}
+	g.Go(func() error {
+		// Keep the catalog fresh; keep the last good one while PostgreSQL
+		// is down, so intake goes on.
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-t.C:
+				if c, err := a.store.LoadCatalog(gctx); err != nil {
+					a.log.Warn("catalog refresh failed; keeping the last one", "err", err)
+				} else {
+					current.Store(c)
+				}
+			}
+		}
+	})
+	g.Go(func() error {
+		a.log.Info("serving", "addr", ln.Addr().String())
+		fmt.Fprintf(stdout, "tuyensinh: listening on http://%s\n", ln.Addr())
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	return g.Wait()
+}
+
+func runWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this address (e.g. :9091)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := connect(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	g, gctx := errgroup.WithContext(ctx)
+	a.workers(gctx, g)
+	if *metricsAddr != "" {
+		srv := &http.Server{Addr: *metricsAddr, Handler: web.MetricsHandler(a.reg), ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			return srv.Close()
+		})
+	}
+	return g.Wait()
+}

@@ -1,0 +1,25 @@
+// Package intake is the Redis-buffered queue between the registration API
+// and PostgreSQL. It is the only package that talks to Redis.
+//
+// During a registration window a city's whole age cohort arrives within
+// hours, most of it in the first minutes after 00:00. The API checks each
+// registration in full, then Queue.Submit writes it to a Redis stream in
+// one atomic script that also guards against a second registration of the
+// same child and against a backlog past its ceiling; only then does the
+// parent get a 202 and a tracking code. Workers in a consumer group drain
+// the stream into PostgreSQL in batches and acknowledge entries only after
+// the transaction commits.
+//
+// Nothing is dropped: the stream is never trimmed by length; an entry is
+// deleted only after it is stored; a restarted worker first re-reads its own
+// pending entries; entries of a dead worker are reclaimed after MinIdle; an
+// entry that cannot be stored after MaxDeliveries attempts moves to a
+// dead-letter stream with the reason. While PostgreSQL is down, intake keeps
+// accepting and workers retry with back-off; while Redis is down, intake
+// answers 503 and never 202.
+//
+// Durability of a 202 is Redis's: run it with appendonly yes and
+// maxmemory-policy noeviction. With appendfsync everysec a crash of the
+// Redis host can lose up to about one second of accepted registrations;
+// with appendfsync always none, at a cost in throughput.
+package intake

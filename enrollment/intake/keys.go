@@ -1,0 +1,30 @@
+package intake
+
+import (
+	"fmt"
+
+	"github.com/tuyensinh/tuyensinh/enrollment"
+)
+
+// Keys names the Redis keys of one intake. Tests give each intake its own
+// prefix so they can share a Redis server.
+type Keys struct {
+	Prefix string
+}
+
+// Stream is the intake stream.
+func (k Keys) Stream() string { return k.Prefix + ":intake" }
+
+// Dead is the dead-letter stream.
+func (k Keys) Dead() string { return k.Prefix + ":intake:dead" }
+
+// Group is the consumer group of the workers that store entries.
+func (k Keys) Group() string { return "store" }
+
+// Child is the key guarding one application per child, level and year.
+func (k Keys) Child(level enrollment.Level, year int, idNumber string) string {
+	return fmt.Sprintf("%s:child:%s:%d:%s", k.Prefix, level, year, idNumber)
+}
+
+// App is the key of the public status document of a tracking code.
+func (k Keys) App(code string) string { return k.Prefix + ":app:" + code }

@@ -1,0 +1,416 @@
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tuyensinh/tuyensinh/enrollment"
+)
+
+// Saver stores a batch of applications; *enrollment.Store is one.
+type Saver interface {
+	SaveBatch(ctx context.Context, apps []*enrollment.Application) ([]enrollment.Stored, error)
+}
+
+// WorkerConfig configures a Worker.
+type WorkerConfig struct {
+	Keys Keys
+	// Consumer names the worker in the consumer group. It must be stable
+	// across restarts (a restarted worker re-reads its own pending entries)
+	// and unique among running workers.
+	Consumer string
+	// BatchSize is how many entries are stored per transaction.
+	BatchSize int
+	// Block is how long a read waits for new entries.
+	Block time.Duration
+	// MinIdle is how long an entry must sit unacknowledged with another
+	// worker before it is reclaimed. It must exceed the slowest batch.
+	MinIdle time.Duration
+	// ReclaimEvery is how often idle entries of other workers are looked for.
+	ReclaimEvery time.Duration
+	// MaxDeliveries is how many times an entry is tried before it goes to
+	// the dead-letter stream. Failures while PostgreSQL is unreachable do
+	// not count against it.
+	MaxDeliveries int64
+	// KeyTTL is the lifetime of the status documents the worker updates.
+	KeyTTL time.Duration
+	Logger *slog.Logger
+}
+
+func (c *WorkerConfig) defaults() {
+	if c.Keys.Prefix == "" {
+		c.Keys.Prefix = "ts"
+	}
+	if c.Consumer == "" {
+		c.Consumer = "worker"
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 1000
+	}
+	if c.Block <= 0 {
+		c.Block = time.Second
+	}
+	if c.MinIdle <= 0 {
+		c.MinIdle = time.Minute
+	}
+	if c.ReclaimEvery <= 0 {
+		c.ReclaimEvery = 5 * time.Second
+	}
+	if c.MaxDeliveries <= 0 {
+		c.MaxDeliveries = 5
+	}
+	if c.KeyTTL <= 0 {
+		c.KeyTTL = 60 * 24 * time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Worker drains the intake stream into PostgreSQL.
+type Worker struct {
+	rdb     *redis.Client
+	saver   Saver
+	cfg     WorkerConfig
+	metrics *Metrics
+	log     *slog.Logger
+}
+
+// NewWorker returns a worker.
+func NewWorker(rdb *redis.Client, saver Saver, cfg WorkerConfig, m *Metrics) *Worker {
+	cfg.defaults()
+	return &Worker{rdb: rdb, saver: saver, cfg: cfg, metrics: m,
+		log: cfg.Logger.With("consumer", cfg.Consumer)}
+}
+
+// EnsureGroup creates the stream and its consumer group if they do not
+// exist. A new group starts at the beginning of the stream, so entries
+// added before any worker ran are stored too.
+func EnsureGroup(ctx context.Context, rdb *redis.Client, keys Keys) error {
+	err := rdb.XGroupCreateMkStream(ctx, keys.Stream(), keys.Group(), "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("create consumer group: %w", err)
+	}
+	return nil
+}
+
+// Run drains the stream until ctx is done, then returns nil after the batch
+// in hand is finished. It first re-reads the worker's own pending entries,
+// then reads new ones, and every ReclaimEvery takes over entries that other
+// workers left idle for MinIdle. Redis or PostgreSQL outages are waited out
+// with back-off.
+func (w *Worker) Run(ctx context.Context) error {
+	var (
+		ownPending  = true
+		backoff     time.Duration
+		nextReclaim time.Time
+	)
+	for ctx.Err() == nil {
+		if backoff > 0 {
+			sleep(ctx, backoff)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		if err := EnsureGroup(ctx, w.rdb, w.cfg.Keys); err != nil {
+			w.log.Warn("intake: redis unavailable", "err", err)
+			backoff = grow(backoff)
+			continue
+		}
+		if now := time.Now(); now.After(nextReclaim) {
+			nextReclaim = now.Add(w.cfg.ReclaimEvery)
+			if err := w.reclaim(ctx); err != nil {
+				w.log.Warn("intake: reclaim failed", "err", err)
+			}
+		}
+		id, block := ">", w.cfg.Block
+		if ownPending {
+			id, block = "0", -1
+		}
+		streams, err := w.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: w.cfg.Keys.Group(), Consumer: w.cfg.Consumer,
+			Streams: []string{w.cfg.Keys.Stream(), id},
+			Count:   int64(w.cfg.BatchSize), Block: block,
+		}).Result()
+		if errors.Is(err, redis.Nil) {
+			ownPending = false
+			backoff = 0
+			continue
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Warn("intake: read failed", "err", err)
+				backoff = grow(backoff)
+			}
+			continue
+		}
+		var msgs []redis.XMessage
+		for _, s := range streams {
+			msgs = append(msgs, s.Messages...)
+		}
+		if len(msgs) == 0 {
+			ownPending = false
+			continue
+		}
+		if w.process(ctx, msgs) {
+			backoff = 0
+		} else {
+			// Something stays pending: read it again first, after a pause.
+			ownPending = true
+			backoff = grow(backoff)
+		}
+	}
+	return nil
+}
+
+func grow(d time.Duration) time.Duration {
+	if d == 0 {
+		return 100 * time.Millisecond
+	}
+	return min(2*d, 5*time.Second)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// process stores a batch of entries and acknowledges what was stored or
+// dead-lettered. It reports false when some entries stay pending.
+func (w *Worker) process(ctx context.Context, msgs []redis.XMessage) bool {
+	// Finish the batch in hand even while shutting down.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+
+	var (
+		apps    []*enrollment.Application
+		appMsgs []redis.XMessage
+		done    []string // entry ids to acknowledge and delete
+	)
+	for _, m := range msgs {
+		raw, ok := m.Values["a"].(string)
+		if len(m.Values) == 0 {
+			done = append(done, m.ID) // deleted while pending
+			continue
+		}
+		var a enrollment.Application
+		if !ok {
+			w.deadLetter(ctx, m, "entry has no application field", 0)
+			continue
+		}
+		if err := json.Unmarshal([]byte(raw), &a); err != nil || a.ID == "" || a.TrackingCode == "" {
+			w.deadLetter(ctx, m, fmt.Sprintf("cannot decode application: %v", err), 0)
+			continue
+		}
+		apps = append(apps, &a)
+		appMsgs = append(appMsgs, m)
+	}
+	if len(apps) == 0 {
+		return w.finish(ctx, done, nil, nil) == nil
+	}
+
+	stored, err := w.saver.SaveBatch(ctx, apps)
+	if err == nil {
+		return w.finish(ctx, append(done, ids(appMsgs)...), apps, stored) == nil
+	}
+	if transient(err) {
+		w.metrics.StoreErrors.WithLabelValues("transient").Inc()
+		w.log.Warn("intake: database unavailable; entries stay queued", "entries", len(apps), "err", err)
+		_ = w.finish(ctx, done, nil, nil)
+		return false
+	}
+	// A data error fails the whole batch: store one entry at a time to find
+	// the ones at fault.
+	w.metrics.StoreErrors.WithLabelValues("data").Inc()
+	w.log.Warn("intake: batch failed; storing one by one", "entries", len(apps), "err", err)
+	allDone := true
+	var okApps []*enrollment.Application
+	var okStored []enrollment.Stored
+	for i, a := range apps {
+		s, err := w.saver.SaveBatch(ctx, apps[i:i+1])
+		switch {
+		case err == nil:
+			okApps = append(okApps, a)
+			okStored = append(okStored, s[0])
+			done = append(done, appMsgs[i].ID)
+		case transient(err):
+			allDone = false
+		default:
+			n := w.deliveries(ctx, appMsgs[i].ID)
+			if n >= w.cfg.MaxDeliveries {
+				w.deadLetter(ctx, appMsgs[i], err.Error(), n)
+			} else {
+				allDone = false
+				w.log.Warn("intake: entry not stored; will retry", "entry", appMsgs[i].ID, "deliveries", n, "err", err)
+			}
+		}
+	}
+	return w.finish(ctx, done, okApps, okStored) == nil && allDone
+}
+
+func ids(msgs []redis.XMessage) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.ID
+	}
+	return out
+}
+
+// finish publishes the new status of stored applications, then
+// acknowledges and deletes their entries, in one round trip. Deleting keeps
+// the stream's length equal to its backlog; only stored or dead-lettered
+// entries are ever deleted.
+func (w *Worker) finish(ctx context.Context, done []string, apps []*enrollment.Application, stored []enrollment.Stored) error {
+	if len(done) == 0 {
+		return nil
+	}
+	now := time.Now()
+	pipe := w.rdb.Pipeline()
+	for i, a := range apps {
+		s := stored[i]
+		st := enrollment.StatusReceived
+		var view enrollment.StatusView
+		switch s.Outcome {
+		case enrollment.OutcomeDuplicate:
+			view = enrollment.NewStatusView(a, enrollment.StatusDuplicate, s.StoredAt)
+			view.FirstTrackingCode = s.FirstTrackingCode
+			view.Child, view.Choices = "", nil
+			w.metrics.Stored.WithLabelValues("duplicate").Inc()
+		case enrollment.OutcomeAlreadyStored:
+			view = enrollment.NewStatusView(a, st, s.StoredAt)
+			w.metrics.Stored.WithLabelValues("already_stored").Inc()
+		default:
+			view = enrollment.NewStatusView(a, st, s.StoredAt)
+			w.metrics.Stored.WithLabelValues("inserted").Inc()
+			w.metrics.Latency.Observe(now.Sub(a.SubmittedAt).Seconds())
+		}
+		doc, _ := json.Marshal(view)
+		pipe.Set(ctx, w.cfg.Keys.App(a.TrackingCode), doc, w.cfg.KeyTTL)
+	}
+	pipe.XAck(ctx, w.cfg.Keys.Stream(), w.cfg.Keys.Group(), done...)
+	pipe.XDel(ctx, w.cfg.Keys.Stream(), done...)
+	if _, err := pipe.Exec(ctx); err != nil {
+		// The applications are stored; the entries stay pending and are
+		// stored again idempotently on redelivery.
+		w.log.Warn("intake: acknowledge failed", "entries", len(done), "err", err)
+		return err
+	}
+	if len(apps) > 0 {
+		w.metrics.BatchSize.Observe(float64(len(apps)))
+	}
+	return nil
+}
+
+// deliveries returns how many times an entry has been delivered.
+func (w *Worker) deliveries(ctx context.Context, id string) int64 {
+	p, err := w.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: w.cfg.Keys.Stream(), Group: w.cfg.Keys.Group(), Start: id, End: id, Count: 1,
+	}).Result()
+	if err != nil || len(p) == 0 {
+		return 0
+	}
+	return p[0].RetryCount
+}
+
+// deadLetter moves an entry to the dead-letter stream with the reason, and
+// acknowledges and deletes it, in one transaction: it is never in neither.
+func (w *Worker) deadLetter(ctx context.Context, m redis.XMessage, reason string, deliveries int64) {
+	raw, _ := m.Values["a"].(string)
+	_, err := w.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAdd(ctx, &redis.XAddArgs{Stream: w.cfg.Keys.Dead(), Values: []any{
+			"entry", m.ID, "reason", reason, "deliveries", deliveries, "consumer", w.cfg.Consumer,
+			"at", time.Now().UTC().Format(time.RFC3339Nano), "a", raw}})
+		p.XAck(ctx, w.cfg.Keys.Stream(), w.cfg.Keys.Group(), m.ID)
+		p.XDel(ctx, w.cfg.Keys.Stream(), m.ID)
+		return nil
+	})
+	if err != nil {
+		w.log.Error("intake: dead-letter failed; entry stays pending", "entry", m.ID, "err", err)
+		return
+	}
+	w.metrics.DeadLetters.Inc()
+	w.log.Error("intake: entry moved to dead letters", "entry", m.ID, "reason", reason, "deliveries", deliveries)
+}
+
+// reclaim takes over entries idle with other consumers for MinIdle, dead-
+// letters those already delivered MaxDeliveries times (they keep failing or
+// crashing their worker), and stores the rest.
+func (w *Worker) reclaim(ctx context.Context) error {
+	start := "0-0"
+	for range 100 { // bounded: at most 100 pages per round
+		msgs, next, deleted, err := w.rdb.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
+			Stream: w.cfg.Keys.Stream(), Group: w.cfg.Keys.Group(), Consumer: w.cfg.Consumer,
+			MinIdle: w.cfg.MinIdle, Start: start, Count: int64(w.cfg.BatchSize),
+		}).Result()
+		if err != nil {
+			return fmt.Errorf("autoclaim: %w", err)
+		}
+		if len(deleted) > 0 {
+			w.rdb.XAck(ctx, w.cfg.Keys.Stream(), w.cfg.Keys.Group(), deleted...)
+		}
+		if len(msgs) > 0 {
+			w.metrics.Reclaimed.Add(float64(len(msgs)))
+			w.log.Info("intake: reclaimed idle entries", "entries", len(msgs))
+			counts := w.deliveryCounts(ctx, msgs)
+			var keep []redis.XMessage
+			for _, m := range msgs {
+				if n := counts[m.ID]; n > w.cfg.MaxDeliveries {
+					w.deadLetter(ctx, m, fmt.Sprintf("delivered %d times without being stored", n), n)
+				} else {
+					keep = append(keep, m)
+				}
+			}
+			if len(keep) > 0 && !w.process(ctx, keep) {
+				return nil // they stay pending with us; the main loop retries
+			}
+		}
+		if next == "0-0" || next == "" {
+			return nil
+		}
+		start = next
+	}
+	return nil
+}
+
+func (w *Worker) deliveryCounts(ctx context.Context, msgs []redis.XMessage) map[string]int64 {
+	p, err := w.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: w.cfg.Keys.Stream(), Group: w.cfg.Keys.Group(), Consumer: w.cfg.Consumer,
+		Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(len(msgs)),
+	}).Result()
+	out := make(map[string]int64, len(p))
+	if err != nil {
+		return out
+	}
+	for _, e := range p {
+		out[e.ID] = e.RetryCount
+	}
+	return out
+}
+
+// transient reports whether a storing error is of the kind that goes away
+// by itself (the database is unreachable, restarting or overloaded), as
+// opposed to one caused by the entry's data. Unknown errors count as
+// transient: an entry is dead-lettered only on proof that it is at fault.
+func transient(err error) bool {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch pqErr.Code.Class() {
+		case "22", "23", "42": // data exception, integrity violation, syntax or access rule
+			return false
+		}
+		return true
+	}
+	return true
+}

@@ -1,0 +1,141 @@
+package enrollment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// Status is where an application stands.
+type Status string
+
+// Application states. An application is queued from the moment intake
+// accepts it until it is stored in PostgreSQL; received once stored; later
+// states come from school review, placement and the parent's confirmation.
+const (
+	StatusQueued    Status = "queued"
+	StatusReceived  Status = "received"
+	StatusDuplicate Status = "duplicate" // a second registration of a child; see FirstTrackingCode
+	StatusReturned  Status = "returned"  // returned by the school with a reason to fix
+	StatusAccepted  Status = "accepted"  // accepted by the school after review
+	StatusPlaced    Status = "placed"
+	StatusConfirmed Status = "confirmed"
+	StatusDeclined  Status = "declined"
+)
+
+var statusText = map[Status][2]string{
+	StatusQueued:    {"Đã tiếp nhận, đang chờ lưu vào hệ thống", "accepted, waiting to be stored"},
+	StatusReceived:  {"Hồ sơ đã được lưu, chờ nhà trường xét duyệt", "stored, waiting for the school's review"},
+	StatusDuplicate: {"Trẻ đã có hồ sơ đăng ký trước đó; hồ sơ này không được tính", "the child already had an application; this one does not count"},
+	StatusReturned:  {"Nhà trường trả lại hồ sơ để bổ sung", "returned by the school to be completed"},
+	StatusAccepted:  {"Nhà trường đã duyệt hồ sơ", "accepted by the school"},
+	StatusPlaced:    {"Đã có kết quả phân tuyến", "placed"},
+	StatusConfirmed: {"Đã xác nhận nhập học", "enrollment confirmed"},
+	StatusDeclined:  {"Đã từ chối nhập học", "enrollment declined"},
+}
+
+// StatusView is what GET /api/v1/applications/{code} shows the holder of a
+// tracking code. It carries nothing the holder did not submit, and the
+// child's name only abbreviated.
+type StatusView struct {
+	TrackingCode      string     `json:"tracking_code"`
+	Status            Status     `json:"status"`
+	StatusText        string     `json:"status_text"`
+	StatusTextEN      string     `json:"status_text_en"`
+	Level             Level      `json:"level"`
+	SchoolYear        int        `json:"school_year"`
+	Child             string     `json:"child"`
+	Choices           []string   `json:"choices"`
+	SubmittedAt       time.Time  `json:"submitted_at"`
+	ReceivedAt        *time.Time `json:"received_at,omitempty"`
+	FirstTrackingCode string     `json:"first_tracking_code,omitempty"`
+}
+
+// NewStatusView returns the view of an application in a state.
+func NewStatusView(a *Application, st Status, receivedAt time.Time) StatusView {
+	v := StatusView{
+		TrackingCode: a.TrackingCode,
+		Level:        a.Level,
+		SchoolYear:   a.SchoolYear,
+		Child:        MaskName(a.Child.FullName),
+		Choices:      a.Choices,
+		SubmittedAt:  a.SubmittedAt.UTC(),
+	}
+	if !receivedAt.IsZero() {
+		t := receivedAt.UTC()
+		v.ReceivedAt = &t
+	}
+	v.SetStatus(st)
+	return v
+}
+
+// SetStatus sets the status and its texts.
+func (v *StatusView) SetStatus(st Status) {
+	v.Status = st
+	t := statusText[st]
+	v.StatusText, v.StatusTextEN = t[0], t[1]
+}
+
+// MaskName abbreviates a full name to initials and the given name:
+// "Nguyễn Văn An" → "N. V. An".
+func MaskName(full string) string {
+	parts := strings.Fields(full)
+	if len(parts) <= 1 {
+		return full
+	}
+	var b strings.Builder
+	for _, p := range parts[:len(parts)-1] {
+		r := []rune(p)
+		b.WriteRune(r[0])
+		b.WriteString(". ")
+	}
+	b.WriteString(parts[len(parts)-1])
+	return b.String()
+}
+
+// Status returns the view of the application with a tracking code from
+// PostgreSQL, or ErrNotFound.
+func (s *Store) Status(ctx context.Context, code string) (StatusView, error) {
+	const q = `
+SELECT a.tracking_code, a.status, a.level, a.school_year, a.child_name, a.choices, a.submitted_at, a.stored_at,
+       COALESCE(d.tracking_code, '')
+FROM applications a LEFT JOIN duplicate_submissions d ON d.tracking_code = $1
+WHERE a.tracking_code = $1 OR a.id = d.application_id
+ORDER BY a.tracking_code = $1 DESC LIMIT 1`
+	var (
+		v        StatusView
+		status   string
+		name     string
+		stored   time.Time
+		dupCode  string
+		choices  pq.StringArray
+		realCode string
+	)
+	err := s.db.QueryRowContext(ctx, q, code).Scan(&realCode, &status, &v.Level, &v.SchoolYear, &name, &choices, &v.SubmittedAt, &stored, &dupCode)
+	if errors.Is(err, sql.ErrNoRows) {
+		return StatusView{}, ErrNotFound
+	}
+	if err != nil {
+		return StatusView{}, fmt.Errorf("application status: %w", err)
+	}
+	v.Child, v.Choices, v.SubmittedAt = MaskName(name), choices, v.SubmittedAt.UTC()
+	stored = stored.UTC()
+	v.ReceivedAt = &stored
+	if dupCode == code && realCode != code {
+		// The holder of a duplicate's code learns the first code, not what
+		// the first application says.
+		v.TrackingCode = code
+		v.FirstTrackingCode = realCode
+		v.Child, v.Choices = "", nil
+		v.SetStatus(StatusDuplicate)
+		return v, nil
+	}
+	v.TrackingCode = realCode
+	v.SetStatus(Status(status))
+	return v, nil
+}

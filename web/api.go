@@ -1,0 +1,183 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/intake"
+)
+
+func (s *server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *server) readyz(c echo.Context) error {
+	if s.Ready != nil {
+		if err := s.Ready(c.Request().Context()); err != nil {
+			return enrollment.Errorf(enrollment.CodeUnavailable, "Dịch vụ chưa sẵn sàng: "+err.Error(), "not ready: "+err.Error())
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+type windowJSON struct {
+	enrollment.Window
+	Open bool `json:"open"`
+}
+
+func (s *server) listWindows(c echo.Context) error {
+	now := s.NowFunc()
+	ws := s.Catalog().Windows()
+	out := make([]windowJSON, len(ws))
+	for i, w := range ws {
+		out[i] = windowJSON{Window: w, Open: w.Open(now)}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"windows": out})
+}
+
+// listSchools lists the schools offering a level, for the level's current
+// window's school year unless school_year is given.
+func (s *server) listSchools(c echo.Context) error {
+	cat := s.Catalog()
+	level := enrollment.Level(c.QueryParam("level"))
+	if !level.Valid() {
+		return &enrollment.Error{Code: enrollment.CodeBadRequest,
+			Message:   "Tham số level phải là một trong: mg3, mg4, mg5, lop1, lop6",
+			MessageEN: "query parameter level must be one of mg3, mg4, mg5, lop1, lop6",
+			Problems:  []enrollment.Problem{{Field: "level", Message: "Cấp học không hợp lệ", MessageEN: "unknown level"}}}
+	}
+	year := 0
+	if y := c.QueryParam("school_year"); y != "" {
+		n, err := strconv.Atoi(y)
+		if err != nil {
+			return enrollment.Errorf(enrollment.CodeBadRequest, "Tham số school_year phải là một năm, ví dụ 2027", "query parameter school_year must be a year, e.g. 2027")
+		}
+		year = n
+	} else if w, ok := cat.CurrentWindow(level, s.NowFunc()); ok {
+		year = w.SchoolYear
+	}
+	offers := cat.Offers(level, year)
+	if offers == nil {
+		offers = []*enrollment.Offer{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"level": level, "school_year": year, "schools": offers})
+}
+
+func (s *server) listWards(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"wards": s.Catalog().Wards()})
+}
+
+type submitted struct {
+	TrackingCode string `json:"tracking_code"`
+	StatusURL    string `json:"status_url"`
+	Status       string `json:"status"`
+	Message      string `json:"message"`
+	MessageEN    string `json:"message_en"`
+}
+
+// submitApplication checks a registration in full and queues it. It answers
+// 202 once the registration is durably in the intake stream, 200 with the
+// first tracking code for a repeated identical submission, and a 4xx or 503
+// with a clear message otherwise.
+func (s *server) submitApplication(c echo.Context) error {
+	req := c.Request()
+	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
+			s.Metrics.Reject("bad_request")
+			return enrollment.Errorf(enrollment.CodeBadRequest,
+				"Cần gửi hồ sơ dạng JSON (Content-Type: application/json), đã gửi "+ct,
+				"send the registration as JSON (Content-Type: application/json), got "+ct)
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, enrollment.MaxFormBytes+1))
+	if err != nil {
+		s.Metrics.Reject("bad_request")
+		return enrollment.Errorf(enrollment.CodeBadRequest, "Không đọc được nội dung yêu cầu", "cannot read the request body")
+	}
+	if len(body) > enrollment.MaxFormBytes {
+		s.Metrics.Reject("too_large")
+		return enrollment.TooLarge()
+	}
+	form, err := enrollment.DecodeForm(body)
+	if err != nil {
+		s.Metrics.Reject("bad_request")
+		return err
+	}
+	app, err := s.Catalog().Check(form, s.NowFunc())
+	if err != nil {
+		var e *enrollment.Error
+		if errors.As(err, &e) {
+			s.Metrics.Reject(string(e.Code))
+		}
+		return err
+	}
+	rec, err := s.Queue.Submit(req.Context(), app)
+	if err != nil {
+		return err
+	}
+	url := statusURL(rec.TrackingCode)
+	c.Response().Header().Set(echo.HeaderLocation, url)
+	if rec.Repeated {
+		return c.JSON(http.StatusOK, submitted{TrackingCode: rec.TrackingCode, StatusURL: url, Status: "repeated",
+			Message:   "Hồ sơ này đã được gửi trước đó; mã tra cứu vẫn là mã cũ",
+			MessageEN: "this registration was already submitted; the tracking code is the first one"})
+	}
+	return c.JSON(http.StatusAccepted, submitted{TrackingCode: rec.TrackingCode, StatusURL: url, Status: string(enrollment.StatusQueued),
+		Message:   "Đã tiếp nhận hồ sơ. Hãy lưu mã tra cứu để theo dõi kết quả.",
+		MessageEN: "registration accepted. Keep the tracking code to follow its status."})
+}
+
+// applicationStatus answers from the status document in Redis, or from
+// PostgreSQL for codes Redis no longer holds.
+func (s *server) applicationStatus(c echo.Context) error {
+	code, ok := enrollment.NormalizeTrackingCode(c.Param("code"))
+	if !ok {
+		return &enrollment.Error{Code: enrollment.CodeNotFound,
+			Message:   "Mã tra cứu không đúng dạng: gồm 20 ký tự chữ và số",
+			MessageEN: "malformed tracking code: it has 20 letters and digits"}
+	}
+	ctx := c.Request().Context()
+	doc, ok, err := s.Queue.Status(ctx, code)
+	if err == nil && ok {
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		return c.JSONBlob(http.StatusOK, doc)
+	}
+	// Redis is down or no longer has the code: PostgreSQL knows every
+	// stored application.
+	view, serr := s.Store.Status(ctx, code)
+	if serr != nil {
+		var e *enrollment.Error
+		if errors.As(serr, &e) {
+			if err != nil && e.Code == enrollment.CodeNotFound {
+				return err // Redis down and not stored yet: unknown, not absent
+			}
+			return e
+		}
+		if err != nil {
+			return err
+		}
+		return enrollment.Errorf(enrollment.CodeUnavailable, "Tạm thời không tra cứu được; vui lòng thử lại sau", "status lookups are unavailable; please try again later")
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.JSON(http.StatusOK, view)
+}
+
+// intakeState shows the intake buffer's state, for the authorities'
+// live view of a window.
+func (s *server) intakeState(c echo.Context) error {
+	st, err := s.Queue.State(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, struct {
+		intake.State
+		At time.Time `json:"at"`
+	}{st, s.NowFunc().UTC()})
+}

@@ -1,0 +1,59 @@
+// Package web is the HTTP face of tuyensinh: the JSON API, the pages for
+// parents, the OpenAPI document, health checks and metrics. It is the only
+// package that imports echo.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/intake"
+)
+
+// Deps is everything the server needs. Catalog returns the current
+// reference data (refreshed in the background by the caller).
+type Deps struct {
+	Catalog  func() *enrollment.Catalog
+	Queue    *intake.Queue
+	Store    *enrollment.Store
+	Metrics  *intake.Metrics
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
+	NowFunc  func() time.Time
+	// Ready reports whether the backing services answer.
+	Ready func(ctx context.Context) error
+}
+
+// NewServer returns the HTTP handler of the whole service.
+func NewServer(d Deps) http.Handler {
+	if d.NowFunc == nil {
+		d.NowFunc = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(d.Logger)
+	s := &server{Deps: d}
+	s.routes(e)
+	return e
+}
+
+type server struct{ Deps }
+
+func promHandler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+}
+
+// MetricsHandler serves Prometheus metrics alone, for processes that run
+// only workers.
+func MetricsHandler(g prometheus.Gatherer) http.Handler { return promHandler(g) }
