@@ -118,7 +118,7 @@ func (s *server) submitApplication(c echo.Context) error {
 		}
 		return err
 	}
-	rec, err := s.Queue.Submit(req.Context(), app)
+	rec, err := s.Intake.Submit(req.Context(), app)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func (s *server) applicationStatus(c echo.Context) error {
 			MessageEN: "malformed tracking code: it has 20 letters and digits"}
 	}
 	ctx := c.Request().Context()
-	doc, ok, err := s.Queue.Status(ctx, code)
+	doc, ok, err := s.Intake.Status(ctx, code)
 	if err == nil && ok {
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		return c.JSONBlob(http.StatusOK, doc)
@@ -172,7 +172,7 @@ func (s *server) applicationStatus(c echo.Context) error {
 // intakeState shows the intake buffer's state, for the authorities'
 // live view of a window.
 func (s *server) intakeState(c echo.Context) error {
-	st, err := s.Queue.State(c.Request().Context())
+	st, err := s.Intake.State(c.Request().Context())
 	if err != nil {
 		return err
 	}

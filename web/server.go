@@ -21,7 +21,7 @@ import (
 // reference data (refreshed in the background by the caller).
 type Deps struct {
 	Catalog  func() *enrollment.Catalog
-	Queue    *intake.Queue
+	Intake   Intake
 	Store    *enrollment.Store
 	Metrics  *intake.Metrics
 	Gatherer prometheus.Gatherer
@@ -49,6 +49,14 @@ func NewServer(d Deps) http.Handler {
 }
 
 type server struct{ Deps }
+
+// Intake takes checked registrations: the Redis-buffered *intake.Queue, or
+// *intake.Direct for comparison.
+type Intake interface {
+	Submit(ctx context.Context, a *enrollment.Application) (intake.Receipt, error)
+	Status(ctx context.Context, code string) (doc []byte, ok bool, err error)
+	State(ctx context.Context) (intake.State, error)
+}
 
 func promHandler(g prometheus.Gatherer) http.Handler {
 	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})

@@ -27,6 +27,8 @@ type config struct {
 	AutoPipeline bool          // REDIS_AUTOPIPELINE
 	LogLevel     string        // LOG_LEVEL: debug, info, warn, error
 	LogFormat    string        // LOG_FORMAT: json or text
+	IntakeMode   string        // INTAKE_MODE: buffered (default) or direct
+	PprofAddr    string        // PPROF_ADDR: serve /debug/pprof here if set
 }
 
 // loadConfig reads the configuration and reports every missing or bad value
@@ -95,6 +97,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 		AutoPipeline: boolean("REDIS_AUTOPIPELINE", true),
 		LogLevel:     str("LOG_LEVEL", "info"),
 		LogFormat:    str("LOG_FORMAT", "json"),
+		IntakeMode:   str("INTAKE_MODE", "buffered"),
+		PprofAddr:    getenv("PPROF_ADDR"),
+	}
+	if c.IntakeMode != "buffered" && c.IntakeMode != "direct" {
+		errs = append(errs, fmt.Errorf("INTAKE_MODE=%q: want buffered or direct", c.IntakeMode))
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			errs = append(errs, fmt.Errorf("PPROF_ADDR=%q: want host:port", c.PprofAddr))
+		}
 	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/tuyensinh?sslmode=disable)"))

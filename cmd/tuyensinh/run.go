@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -159,13 +160,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	var current atomic.Pointer[enrollment.Catalog]
 	current.Store(cat)
-	queue, err := intake.NewQueue(a.rdb, intake.Config{Keys: a.keys, Ceiling: a.cfg.Ceiling, RetryAfter: a.cfg.RetryAfter}, a.met, a.cfg.AutoPipeline)
-	if err != nil {
-		return err
+	var in web.Intake
+	switch a.cfg.IntakeMode {
+	case "direct":
+		in = intake.NewDirect(a.store, a.met)
+		a.log.Warn("INTAKE_MODE=direct: registrations are inserted inside each request, without the Redis buffer")
+	default:
+		q, err := intake.NewQueue(a.rdb, intake.Config{Keys: a.keys, Ceiling: a.cfg.Ceiling, RetryAfter: a.cfg.RetryAfter}, a.met, a.cfg.AutoPipeline)
+		if err != nil {
+			return err
+		}
+		in = q
 	}
 	handler := web.NewServer(web.Deps{
 		Catalog:  current.Load,
-		Queue:    queue,
+		Intake:   in,
 		Store:    a.store,
 		Metrics:  a.met,
 		Gatherer: a.reg,
@@ -192,6 +201,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 
 	g, gctx := errgroup.WithContext(ctx)
+	servePprof(gctx, g, a)
 	if *withWorkers {
 		a.workers(gctx, g)
 	}
@@ -243,6 +253,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer a.close()
 	g, gctx := errgroup.WithContext(ctx)
+	servePprof(gctx, g, a)
 	a.workers(gctx, g)
 	if *metricsAddr != "" {
 		srv := &http.Server{Addr: *metricsAddr, Handler: web.MetricsHandler(a.reg), ReadHeaderTimeout: 10 * time.Second}
@@ -258,4 +269,30 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		})
 	}
 	return g.Wait()
+}
+
+// servePprof serves the Go profiler on PPROF_ADDR, if set. Keep it on
+// loopback: profiles reveal internals.
+func servePprof(ctx context.Context, g *errgroup.Group, a *app) {
+	if a.cfg.PprofAddr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: a.cfg.PprofAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	g.Go(func() error {
+		a.log.Info("pprof serving", "addr", a.cfg.PprofAddr)
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		return srv.Close()
+	})
 }

@@ -120,13 +120,9 @@ type Receipt struct {
 // reached; in both cases nothing was queued.
 func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt, error) {
 	hash := formHash(a)
-	id, err := uuid.NewV7()
-	if err != nil {
-		return Receipt{}, fmt.Errorf("new application id: %w", err)
+	if err := stamp(a, q.cfg.NowFunc()); err != nil {
+		return Receipt{}, err
 	}
-	a.ID = id.String()
-	a.TrackingCode = enrollment.NewTrackingCode()
-	a.SubmittedAt = q.cfg.NowFunc().UTC()
 	payload, err := json.Marshal(a)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("encode application: %w", err)
@@ -218,4 +214,17 @@ func (q *Queue) State(ctx context.Context) (State, error) {
 		return State{}, q.unavailable(err)
 	}
 	return st, nil
+}
+
+// stamp assigns a new application its ID, tracking code and submission
+// time. IDs are UUIDv7, so consecutive inserts land close in the index.
+func stamp(a *enrollment.Application, now time.Time) error {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("new application id: %w", err)
+	}
+	a.ID = id.String()
+	a.TrackingCode = enrollment.NewTrackingCode()
+	a.SubmittedAt = now.UTC()
+	return nil
 }

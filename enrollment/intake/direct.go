@@ -1,0 +1,56 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tuyensinh/tuyensinh/enrollment"
+)
+
+// Direct is the intake without a buffer: each registration is inserted into
+// PostgreSQL inside its request. It exists to measure the buffered design
+// against (INTAKE_MODE=direct); during a real window it would turn the
+// first minutes' rush into database contention and timeouts.
+type Direct struct {
+	saver   Saver
+	metrics *Metrics
+	nowFunc func() time.Time
+}
+
+// NewDirect returns a direct intake storing through saver.
+func NewDirect(saver Saver, m *Metrics) *Direct {
+	return &Direct{saver: saver, metrics: m, nowFunc: time.Now}
+}
+
+// Submit stores the application at once. A second application of the same
+// child answers CodeDuplicate with the first tracking code; a database that
+// cannot be reached answers CodeUnavailable.
+func (d *Direct) Submit(ctx context.Context, a *enrollment.Application) (Receipt, error) {
+	if err := stamp(a, d.nowFunc()); err != nil {
+		return Receipt{}, err
+	}
+	res, err := d.saver.SaveBatch(ctx, []*enrollment.Application{a})
+	if err != nil {
+		d.metrics.reject("database_unavailable")
+		return Receipt{}, &enrollment.Error{Code: enrollment.CodeUnavailable,
+			Message:    "Hệ thống tạm thời không lưu được hồ sơ; hồ sơ CHƯA được lưu. Vui lòng gửi lại sau.",
+			MessageEN:  fmt.Sprintf("the registration could not be stored and was NOT saved; please submit again later (%v)", err),
+			RetryAfter: 5 * time.Second}
+	}
+	if r := res[0]; r.Outcome == enrollment.OutcomeDuplicate {
+		d.metrics.reject("duplicate")
+		return Receipt{}, &enrollment.Error{Code: enrollment.CodeDuplicate,
+			Message:      fmt.Sprintf("Trẻ đã được đăng ký trước đó (mã tra cứu %s)", r.FirstTrackingCode),
+			MessageEN:    fmt.Sprintf("the child is already registered (tracking code %s)", r.FirstTrackingCode),
+			TrackingCode: r.FirstTrackingCode}
+	}
+	d.metrics.Accepted.Inc()
+	return Receipt{TrackingCode: a.TrackingCode}, nil
+}
+
+// Status always defers to PostgreSQL.
+func (d *Direct) Status(context.Context, string) ([]byte, bool, error) { return nil, false, nil }
+
+// State reports an empty buffer: there is none.
+func (d *Direct) State(context.Context) (State, error) { return State{}, nil }
