@@ -1,0 +1,492 @@
+package intake_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/intake"
+	"github.com/tuyensinh/tuyensinh/internal/testenv"
+)
+
+var testNow = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+
+type bundle struct {
+	db      *sqlx.DB
+	store   *enrollment.Store
+	cat     *enrollment.Catalog
+	rdb     *redis.Client
+	keys    intake.Keys
+	metrics *intake.Metrics
+	queue   *intake.Queue
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	b := &bundle{db: testenv.DB(t)}
+	b.store = enrollment.NewStore(b.db)
+	if err := b.store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if b.cat, err = b.store.LoadCatalog(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var prefix string
+	b.rdb, prefix = testenv.Redis(t)
+	b.keys = intake.Keys{Prefix: prefix}
+	b.metrics = intake.NewMetrics(nil)
+	b.queue = b.newQueue(t, intake.Config{}, b.rdb)
+	return b
+}
+
+func (b *bundle) newQueue(t *testing.T, cfg intake.Config, rdb *redis.Client) *intake.Queue {
+	t.Helper()
+	cfg.Keys = b.keys
+	cfg.NowFunc = func() time.Time { return testNow }
+	q, err := intake.NewQueue(rdb, cfg, b.metrics, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// form returns the i-th distinct valid registration.
+func form(i int) *enrollment.Form {
+	dob := time.Date(2021, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC)
+	sex := enrollment.Female
+	if i%2 == 0 {
+		sex = enrollment.Male
+	}
+	return &enrollment.Form{
+		Level: enrollment.LevelLop1, SchoolYear: 2027,
+		Child: enrollment.Child{IDNumber: enrollment.MakeIDNumber("001", dob, sex, i), FullName: "Lê Văn Bình",
+			DateOfBirth: dob.Format(time.DateOnly), Sex: sex},
+		Residence: enrollment.Residence{Current: enrollment.Address{Ward: "00004", Group: "TDP 2"}},
+		Guardian:  enrollment.Guardian{FullName: "Lê Văn Cường", Relation: "father", Phone: "0987654321"},
+		Choices:   []string{"TH-BADINH-01"},
+		Consent:   true,
+	}
+}
+
+func (b *bundle) app(t *testing.T, i int) *enrollment.Application {
+	t.Helper()
+	a, err := b.cat.Check(form(i), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// runWorker runs a worker until the test ends.
+func (b *bundle) runWorker(t *testing.T, cfg intake.WorkerConfig, saver intake.Saver) {
+	t.Helper()
+	cfg.Keys = b.keys
+	if cfg.Consumer == "" {
+		cfg.Consumer = "w1"
+	}
+	if saver == nil {
+		saver = b.store
+	}
+	w := intake.NewWorker(b.rdb, saver, cfg, b.metrics)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := w.Run(ctx); err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+// waitFor polls cond until it holds, failing the test after a generous
+// bound. It bounds how long a broken build hangs, it times nothing.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (b *bundle) count(t *testing.T, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := b.db.GetContext(context.Background(), &n, q, args...); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (b *bundle) state(t *testing.T) intake.State {
+	t.Helper()
+	st, err := intake.ReadState(context.Background(), b.rdb, b.keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestSubmitAndDrain(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const n = 600
+	codes := make([]string, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for g := range 16 {
+		wg.Go(func() {
+			for i := g; i < n; i += 16 {
+				rec, err := b.queue.Submit(t.Context(), b.app(t, i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				codes[i] = rec.TrackingCode
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if st := b.state(t); st.Length != n {
+		t.Fatalf("stream length = %d, want %d before any worker runs", st.Length, n)
+	}
+	doc, ok, err := b.queue.Status(t.Context(), codes[0])
+	if err != nil || !ok || !contains(doc, `"status":"queued"`) {
+		t.Errorf("Status before draining = %s, %v, %v; want queued", doc, ok, err)
+	}
+
+	b.runWorker(t, intake.WorkerConfig{BatchSize: 100}, nil)
+	b.runWorker(t, intake.WorkerConfig{BatchSize: 100, Consumer: "w2"}, nil)
+	waitFor(t, "every registration stored", func() bool { return b.count(t, `SELECT count(*) FROM applications`) == n })
+	waitFor(t, "the stream emptied", func() bool { st := b.state(t); return st.Length == 0 && st.Pending == 0 })
+	if got := b.count(t, `SELECT count(DISTINCT tracking_code) FROM applications WHERE tracking_code = ANY($1)`, codesArray(codes)); got != n {
+		t.Errorf("stored %d of the %d tracking codes given out", got, n)
+	}
+	doc, ok, err = b.queue.Status(t.Context(), codes[n-1])
+	if err != nil || !ok || !contains(doc, `"status":"received"`) {
+		t.Errorf("Status after draining = %s, %v, %v; want received", doc, ok, err)
+	}
+}
+
+func TestSubmitSameChild(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	first, err := b.queue.Submit(t.Context(), b.app(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.queue.Submit(t.Context(), b.app(t, 1))
+	if err != nil || !again.Repeated || again.TrackingCode != first.TrackingCode {
+		t.Errorf("identical resubmission = %+v, %v; want repeated with %s", again, err, first.TrackingCode)
+	}
+	changed := b.app(t, 1)
+	changed.Choices = []string{"TH-BADINH-02"}
+	_, err = b.queue.Submit(t.Context(), changed)
+	var e *enrollment.Error
+	if !errors.As(err, &e) || e.Code != enrollment.CodeDuplicate || e.TrackingCode != first.TrackingCode {
+		t.Errorf("changed resubmission = %v, want duplicate carrying %s", err, first.TrackingCode)
+	}
+	if st := b.state(t); st.Length != 1 {
+		t.Errorf("stream length = %d, want 1", st.Length)
+	}
+}
+
+func TestSubmitRace(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// Twenty tabs submit the same child at the same instant: one entry.
+	var wg sync.WaitGroup
+	codes := make(chan string, 20)
+	for range 20 {
+		wg.Go(func() {
+			rec, err := b.queue.Submit(context.Background(), b.app(t, 5))
+			if err == nil {
+				codes <- rec.TrackingCode
+			}
+		})
+	}
+	wg.Wait()
+	close(codes)
+	seen := map[string]bool{}
+	for c := range codes {
+		seen[c] = true
+	}
+	if len(seen) != 1 {
+		t.Errorf("tracking codes given out = %d, want 1", len(seen))
+	}
+	if st := b.state(t); st.Length != 1 {
+		t.Errorf("stream length = %d, want 1", st.Length)
+	}
+}
+
+func TestCeiling(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	q := b.newQueue(t, intake.Config{Ceiling: 3, RetryAfter: 7 * time.Second}, b.rdb)
+	for i := range 3 {
+		if _, err := q.Submit(t.Context(), b.app(t, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := q.Submit(t.Context(), b.app(t, 3))
+	var e *enrollment.Error
+	if !errors.As(err, &e) || e.Code != enrollment.CodeBusy || e.RetryAfter != 7*time.Second {
+		t.Fatalf("Submit past the ceiling = %v, want busy with Retry-After 7s", err)
+	}
+	if st := b.state(t); st.Length != 3 {
+		t.Errorf("stream length = %d, want 3 (nothing added past the ceiling)", st.Length)
+	}
+	// The refused child was not marked as registered: it can come back.
+	b.runWorker(t, intake.WorkerConfig{}, nil)
+	waitFor(t, "the backlog drained", func() bool { return b.state(t).Length == 0 })
+	if _, err := q.Submit(t.Context(), b.app(t, 3)); err != nil {
+		t.Errorf("Submit after draining = %v, want accepted", err)
+	}
+}
+
+func TestRedisDown(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	proxy := testenv.NewProxy(t, b.rdb.Options().Addr)
+	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), DB: b.rdb.Options().DB, MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	q := b.newQueue(t, intake.Config{}, rdb)
+	proxy.Down()
+	_, err := q.Submit(t.Context(), b.app(t, 1))
+	var e *enrollment.Error
+	if !errors.As(err, &e) || e.Code != enrollment.CodeUnavailable || e.RetryAfter == 0 {
+		t.Fatalf("Submit with Redis down = %v, want unavailable with Retry-After", err)
+	}
+	proxy.Up()
+	if _, err := q.Submit(t.Context(), b.app(t, 1)); err != nil {
+		t.Errorf("Submit after Redis is back = %v, want accepted", err)
+	}
+}
+
+func TestDuplicateDeliveryInsertsOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if _, err := b.queue.Submit(t.Context(), b.app(t, 1)); err != nil {
+		t.Fatal(err)
+	}
+	// The same entry appears twice in the stream (a producer retried after
+	// a lost reply).
+	msgs, err := b.rdb.XRange(t.Context(), b.keys.Stream(), "-", "+").Result()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("XRANGE = %v, %v", msgs, err)
+	}
+	if err := b.rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: b.keys.Stream(), Values: msgs[0].Values}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	b.runWorker(t, intake.WorkerConfig{BatchSize: 1}, nil)
+	waitFor(t, "both entries handled", func() bool { st := b.state(t); return st.Length == 0 && st.Pending == 0 })
+	if n := b.count(t, `SELECT count(*) FROM applications`); n != 1 {
+		t.Errorf("applications = %d, want 1", n)
+	}
+	if st := b.state(t); st.DeadLetters != 0 {
+		t.Errorf("dead letters = %d, want 0", st.DeadLetters)
+	}
+}
+
+// readAndAbandon delivers entries to consumer as a worker that then died
+// would have: read, never acknowledged.
+func (b *bundle) readAndAbandon(t *testing.T, consumer string) int {
+	t.Helper()
+	if err := intake.EnsureGroup(t.Context(), b.rdb, b.keys); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.rdb.XReadGroup(t.Context(), &redis.XReadGroupArgs{Group: b.keys.Group(), Consumer: consumer,
+		Streams: []string{b.keys.Stream(), ">"}, Count: 100, Block: -1}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(res[0].Messages)
+}
+
+func TestRestartRereadsOwnPending(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for i := range 5 {
+		if _, err := b.queue.Submit(t.Context(), b.app(t, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := b.readAndAbandon(t, "w1"); n != 5 {
+		t.Fatalf("abandoned %d entries, want 5", n)
+	}
+	// The same worker restarts; reclaiming is far off, so only re-reading
+	// its own pending entries can store them.
+	b.runWorker(t, intake.WorkerConfig{Consumer: "w1", MinIdle: time.Hour}, nil)
+	waitFor(t, "pending entries stored", func() bool { return b.count(t, `SELECT count(*) FROM applications`) == 5 })
+	waitFor(t, "pending cleared", func() bool { return b.state(t).Pending == 0 })
+}
+
+func TestReclaimFromDeadWorker(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for i := range 5 {
+		if _, err := b.queue.Submit(t.Context(), b.app(t, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := b.readAndAbandon(t, "dead"); n != 5 {
+		t.Fatalf("abandoned %d entries, want 5", n)
+	}
+	b.runWorker(t, intake.WorkerConfig{Consumer: "alive", MinIdle: 200 * time.Millisecond, ReclaimEvery: 100 * time.Millisecond}, nil)
+	waitFor(t, "reclaimed entries stored", func() bool { return b.count(t, `SELECT count(*) FROM applications`) == 5 })
+	waitFor(t, "pending cleared", func() bool { return b.state(t).Pending == 0 })
+}
+
+func TestDeadLetters(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	good := []string{}
+	for i := range 3 {
+		rec, err := b.queue.Submit(t.Context(), b.app(t, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		good = append(good, rec.TrackingCode)
+	}
+	// An entry that is not an application at all.
+	if err := b.rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: b.keys.Stream(), Values: []any{"a", "{not json"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// An application the database refuses: its level and year have no
+	// window, so the foreign key fails every time.
+	bad := b.app(t, 99)
+	bad.SchoolYear = 2031
+	bad.ID, bad.TrackingCode = "00000000-0000-7000-8000-000000000099", enrollment.NewTrackingCode()
+	payload := fmt.Sprintf(`{"id":%q,"tracking_code":%q,"level":"lop1","school_year":2031,"child":{"id_number":%q,"full_name":"X","date_of_birth":"2021-01-01","sex":"male"},"residence":{"permanent":{},"current":{"ward":"00004"}},"guardian":{"full_name":"Y","relation":"father","phone":"0987654321"},"priority_group":0,"choices":["TH-BADINH-01"],"submitted_at":"2026-11-27T03:00:00Z"}`,
+		bad.ID, bad.TrackingCode, bad.Child.IDNumber)
+	if err := b.rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: b.keys.Stream(), Values: []any{"a", payload}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 3; i < 6; i++ {
+		rec, err := b.queue.Submit(t.Context(), b.app(t, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		good = append(good, rec.TrackingCode)
+	}
+
+	b.runWorker(t, intake.WorkerConfig{MaxDeliveries: 3}, nil)
+	waitFor(t, "two dead letters", func() bool { return b.state(t).DeadLetters == 2 })
+	waitFor(t, "the stream emptied", func() bool { st := b.state(t); return st.Length == 0 && st.Pending == 0 })
+	if n := b.count(t, `SELECT count(*) FROM applications WHERE tracking_code = ANY($1)`, codesArray(good)); n != len(good) {
+		t.Errorf("good applications stored = %d, want %d", n, len(good))
+	}
+	dead, err := b.rdb.XRange(t.Context(), b.keys.Dead(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]bool{}
+	for _, m := range dead {
+		r, _ := m.Values["reason"].(string)
+		reasons[r[:min(len(r), 22)]] = true
+		if m.Values["a"] == nil || m.Values["entry"] == nil {
+			t.Errorf("dead letter %v lacks the entry or its payload", m.Values)
+		}
+	}
+	if !reasons["cannot decode applicat"] || len(reasons) != 2 {
+		t.Errorf("dead-letter reasons = %v, want a decode failure and a database refusal", reasons)
+	}
+}
+
+func TestPostgresOutage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	dbURL := testenv.NewDatabase(t)
+	// The worker reaches PostgreSQL through a proxy the test can cut.
+	direct, err := sqlx.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	store := enrollment.NewStore(direct)
+	if err := store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.NewProxy(t, pgAddr(t))
+	viaProxy, err := sqlx.Open("postgres", withHost(t, dbURL, proxy.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer viaProxy.Close()
+	proxy.Down()
+
+	const n = 50
+	for i := range n {
+		if _, err := b.queue.Submit(t.Context(), b.app(t, i)); err != nil {
+			t.Fatalf("Submit while PostgreSQL is down = %v, want accepted", err)
+		}
+	}
+	b.runWorker(t, intake.WorkerConfig{BatchSize: 20, MaxDeliveries: 2}, enrollment.NewStore(viaProxy))
+	time.Sleep(time.Second) // let the worker fail a few times
+	if got := count(t, direct, `SELECT count(*) FROM applications`); got != 0 {
+		t.Fatalf("stored %d while PostgreSQL was unreachable", got)
+	}
+	if st := b.state(t); st.Length != n || st.DeadLetters != 0 {
+		t.Fatalf("during the outage: %+v, want %d entries kept and no dead letters", st, n)
+	}
+	proxy.Up()
+	waitFor(t, "the backlog drained after the outage", func() bool { return count(t, direct, `SELECT count(*) FROM applications`) == n })
+	waitFor(t, "the stream emptied", func() bool { st := b.state(t); return st.Length == 0 && st.Pending == 0 })
+	if st := b.state(t); st.DeadLetters != 0 {
+		t.Errorf("dead letters = %d, want 0: an outage is not the entries' fault", st.DeadLetters)
+	}
+}
+
+func count(t *testing.T, db *sqlx.DB, q string) int {
+	t.Helper()
+	var n int
+	if err := db.Get(&n, q); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+func codesArray(codes []string) any { return pq.Array(codes) }
+
+// pgAddr is the host:port of the test PostgreSQL server.
+func pgAddr(t *testing.T) string {
+	t.Helper()
+	u, err := url.Parse(testenv.DatabaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
+
+func withHost(t *testing.T, dbURL, host string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = host
+	return u.String()
+}

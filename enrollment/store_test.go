@@ -1,0 +1,174 @@
+package enrollment_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/internal/testenv"
+)
+
+// newApp returns the i-th distinct valid application, stamped as intake
+// would stamp it.
+func newApp(t *testing.T, cat *enrollment.Catalog, i int) *enrollment.Application {
+	t.Helper()
+	f := validForm()
+	dob := time.Date(2021, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC)
+	f.Child.DateOfBirth = dob.Format(time.DateOnly)
+	f.Child.IDNumber = enrollment.MakeIDNumber("001", dob, enrollment.Female, i)
+	a, err := cat.Check(f, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.ID = fmt.Sprintf("00000000-0000-7000-8000-%012d", i)
+	a.TrackingCode = enrollment.NewTrackingCode()
+	a.SubmittedAt = testNow.Add(time.Duration(i) * time.Millisecond)
+	return a
+}
+
+func newStore(t *testing.T) (*enrollment.Store, *enrollment.Catalog) {
+	t.Helper()
+	store := enrollment.NewStore(testenv.DB(t))
+	if err := store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := store.LoadCatalog(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, cat
+}
+
+func TestSaveReferenceAndCatalog(t *testing.T) {
+	t.Parallel()
+	store, cat := newStore(t)
+	ref := enrollment.DemoReference(testNow)
+	if got, want := len(cat.Offers(enrollment.LevelLop1, 2027)), countLevel(ref, enrollment.LevelLop1); got != want || got == 0 {
+		t.Errorf("lop1 offers = %d, want %d", got, want)
+	}
+	// Saving again changes nothing.
+	if err := store.SaveReference(t.Context(), ref); err != nil {
+		t.Fatal(err)
+	}
+	again, err := store.LoadCatalog(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Wards()) != len(ref.Wards) || len(again.Windows()) != 3 {
+		t.Errorf("after a second save: %d wards, %d windows; want %d, 3", len(again.Wards()), len(again.Windows()), len(ref.Wards))
+	}
+	o, ok := again.Offer("TH-BADINH-01", enrollment.LevelLop1, 2027)
+	if !ok || len(o.Catchment) == 0 || !o.InCatchment("00004", "TDP 3") {
+		t.Errorf("offer TH-BADINH-01 = %+v, %v; want its catchment to cover 00004/TDP 3", o, ok)
+	}
+}
+
+func countLevel(ref enrollment.Reference, l enrollment.Level) int {
+	n := 0
+	for _, o := range ref.Offers {
+		if o.Level == l {
+			n++
+		}
+	}
+	return n
+}
+
+func TestSaveBatchIdempotent(t *testing.T) {
+	t.Parallel()
+	store, cat := newStore(t)
+	ctx := t.Context()
+	apps := []*enrollment.Application{newApp(t, cat, 1), newApp(t, cat, 2), newApp(t, cat, 3)}
+	res, err := store.SaveBatch(ctx, apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Outcome != enrollment.OutcomeInserted || r.TrackingCode != apps[i].TrackingCode {
+			t.Errorf("first save [%d] = %+v, want inserted", i, r)
+		}
+	}
+	// Redelivery of the same batch, plus a new one.
+	res, err = store.SaveBatch(ctx, append(apps, newApp(t, cat, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []enrollment.Outcome{enrollment.OutcomeAlreadyStored, enrollment.OutcomeAlreadyStored, enrollment.OutcomeAlreadyStored, enrollment.OutcomeInserted} {
+		if res[i].Outcome != want {
+			t.Errorf("second save [%d] outcome = %v, want %v", i, res[i].Outcome, want)
+		}
+	}
+	var n int
+	if err := store.DB().GetContext(ctx, &n, `SELECT count(*) FROM applications`); err != nil || n != 4 {
+		t.Errorf("applications = %d (%v), want 4", n, err)
+	}
+}
+
+func TestSaveBatchDuplicateChild(t *testing.T) {
+	t.Parallel()
+	store, cat := newStore(t)
+	ctx := t.Context()
+	first := newApp(t, cat, 7)
+	second := newApp(t, cat, 7) // same child, another registration
+	second.ID = "00000000-0000-7000-8000-999999999999"
+	second.TrackingCode = enrollment.NewTrackingCode()
+	second.SubmittedAt = first.SubmittedAt.Add(time.Second)
+	third := newApp(t, cat, 7) // and a third, in a later batch
+	third.ID = "00000000-0000-7000-8000-888888888888"
+	third.TrackingCode = enrollment.NewTrackingCode()
+
+	// Both in one batch, the later one first: the earlier submission wins.
+	res, err := store.SaveBatch(ctx, []*enrollment.Application{second, first})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[1].Outcome != enrollment.OutcomeInserted || res[0].Outcome != enrollment.OutcomeDuplicate || res[0].FirstTrackingCode != first.TrackingCode {
+		t.Fatalf("SaveBatch(second, first) = %+v, want first inserted and second a duplicate of it", res)
+	}
+	res, err = store.SaveBatch(ctx, []*enrollment.Application{third})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Outcome != enrollment.OutcomeDuplicate || res[0].FirstTrackingCode != first.TrackingCode {
+		t.Errorf("SaveBatch(third) = %+v, want a duplicate of %s", res[0], first.TrackingCode)
+	}
+
+	v, err := store.Status(ctx, second.TrackingCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != enrollment.StatusDuplicate || v.FirstTrackingCode != first.TrackingCode || v.Child != "" || v.Choices != nil {
+		t.Errorf("Status(duplicate) = %+v, want duplicate of %s without the first's data", v, first.TrackingCode)
+	}
+	v, err = store.Status(ctx, first.TrackingCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != enrollment.StatusReceived || v.Child != "N. M. Anh" || v.ReceivedAt == nil {
+		t.Errorf("Status(first) = %+v, want received, child N. M. Anh", v)
+	}
+	if _, err := store.Status(ctx, enrollment.NewTrackingCode()); !errors.Is(err, enrollment.ErrNotFound) {
+		t.Errorf("Status(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestSaveBatchKeepsText(t *testing.T) {
+	t.Parallel()
+	store, cat := newStore(t)
+	a := newApp(t, cat, 11)
+	a.Child.FullName = "Đặng Thị Ngọc Ánh"
+	a.Residence.Current.Address = `Ngõ 5, "nhà" số 3, {A,B}`
+	if _, err := store.SaveBatch(t.Context(), []*enrollment.Application{a}); err != nil {
+		t.Fatal(err)
+	}
+	var name, addr string
+	var choices []byte
+	row := store.DB().QueryRowContext(t.Context(), `SELECT child_name, current_address, array_to_json(choices) FROM applications WHERE id = $1`, a.ID)
+	if err := row.Scan(&name, &addr, &choices); err != nil {
+		t.Fatal(err)
+	}
+	if name != a.Child.FullName || addr != a.Residence.Current.Address || string(choices) != `["TH-BADINH-01","TH-BADINH-02"]` {
+		t.Errorf("stored %q, %q, %s; want %q, %q, the choices", name, addr, choices, a.Child.FullName, a.Residence.Current.Address)
+	}
+}
