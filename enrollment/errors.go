@@ -12,15 +12,16 @@ type Code string
 
 // Error codes.
 const (
-	CodeBadRequest   Code = "bad_request"   // the request could not be read (malformed JSON, wrong types)
-	CodeTooLarge     Code = "too_large"     // the request body is larger than allowed
-	CodeInvalid      Code = "invalid"       // the registration was read but breaks a rule; see Problems
-	CodeWindowClosed Code = "window_closed" // the level's registration window is not open
-	CodeDuplicate    Code = "duplicate"     // the child already has an application for the level and year
-	CodeNotFound     Code = "not_found"     // no such application, school or page
-	CodeBusy         Code = "busy"          // the intake buffer is past its ceiling; retry later
-	CodeUnavailable  Code = "unavailable"   // a backing service is down; retry later
-	CodeInternal     Code = "internal"      // a fault of ours, never of the client's input
+	CodeBadRequest   Code = "bad_request"        // the request could not be read (malformed JSON, wrong types)
+	CodeTooLarge     Code = "too_large"          // the request body is larger than allowed
+	CodeMethod       Code = "method_not_allowed" // the route does not take this HTTP method
+	CodeInvalid      Code = "invalid"            // the registration was read but breaks a rule; see Problems
+	CodeWindowClosed Code = "window_closed"      // the level's registration window is not open
+	CodeDuplicate    Code = "duplicate"          // the child already has an application for the level and year
+	CodeNotFound     Code = "not_found"          // no such application, school or page
+	CodeBusy         Code = "busy"               // the intake buffer is past its ceiling; retry later
+	CodeUnavailable  Code = "unavailable"        // a backing service is down; retry later
+	CodeInternal     Code = "internal"           // a fault of ours, never of the client's input
 )
 
 // Problem is one thing wrong with one field of a registration.

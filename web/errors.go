@@ -16,6 +16,7 @@ import (
 var statusOf = map[enrollment.Code]int{
 	enrollment.CodeBadRequest:   http.StatusBadRequest,
 	enrollment.CodeTooLarge:     http.StatusRequestEntityTooLarge,
+	enrollment.CodeMethod:       http.StatusMethodNotAllowed,
 	enrollment.CodeInvalid:      http.StatusUnprocessableEntity,
 	enrollment.CodeWindowClosed: http.StatusForbidden,
 	enrollment.CodeDuplicate:    http.StatusConflict,
@@ -81,7 +82,7 @@ func echoError(he *echo.HTTPError) *enrollment.Error {
 	case http.StatusNotFound:
 		return enrollment.Errorf(enrollment.CodeNotFound, "Không tìm thấy trang hoặc địa chỉ API này", "no such page or API route")
 	case http.StatusMethodNotAllowed:
-		return enrollment.Errorf(enrollment.CodeBadRequest, "Phương thức HTTP không được hỗ trợ ở địa chỉ này", "method not allowed on this route")
+		return enrollment.Errorf(enrollment.CodeMethod, "Phương thức HTTP không được hỗ trợ ở địa chỉ này", "method not allowed on this route")
 	case http.StatusRequestEntityTooLarge:
 		return enrollment.TooLarge()
 	case http.StatusUnsupportedMediaType:
