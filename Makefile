@@ -6,9 +6,11 @@ PGHOST ?= 127.0.0.1
 PGPORT ?= 5432
 DB ?= tuyensinh
 DATABASE_URL ?= postgres://postgres@$(PGHOST):$(PGPORT)/$(DB)?sslmode=disable
-REDIS_URL ?= redis://127.0.0.1:6379/0
+REDIS_HOST ?= 127.0.0.1
+REDIS_PORT ?= 6379
+REDIS_URL ?= redis://$(REDIS_HOST):$(REDIS_PORT)/0
 HTTP_ADDR ?= :8080
-export DATABASE_URL REDIS_URL HTTP_ADDR
+export DATABASE_URL REDIS_URL HTTP_ADDR PGHOST PGPORT REDIS_HOST REDIS_PORT
 
 .PHONY: run build services test test-short lint bench clean
 
