@@ -38,5 +38,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
+# Measure the intake on this machine and print one table (scripts/bench.sh;
+# BENCH_QUICK=1 for a short run). Fails only on lost or duplicate
+# registrations and errored requests, not on missed targets.
+bench:
+	./scripts/bench.sh
+
 clean:
 	rm -rf bin

@@ -46,15 +46,15 @@ func setup(t *testing.T) *bundle {
 	b.rdb, prefix = testenv.Redis(t)
 	b.keys = intake.Keys{Prefix: prefix}
 	b.metrics = intake.NewMetrics(nil)
-	b.queue = b.newQueue(t, intake.Config{}, b.rdb)
+	b.queue = b.newQueue(t, intake.Config{}, b.rdb, false)
 	return b
 }
 
-func (b *bundle) newQueue(t *testing.T, cfg intake.Config, rdb *redis.Client) *intake.Queue {
+func (b *bundle) newQueue(t *testing.T, cfg intake.Config, rdb *redis.Client, autoPipeline bool) *intake.Queue {
 	t.Helper()
 	cfg.Keys = b.keys
 	cfg.NowFunc = func() time.Time { return testNow }
-	q, err := intake.NewQueue(rdb, cfg, b.metrics, false)
+	q, err := intake.NewQueue(rdb, cfg, b.metrics, autoPipeline)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +147,7 @@ func (b *bundle) state(t *testing.T) intake.State {
 func TestSubmitAndDrain(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	b.queue = b.newQueue(t, intake.Config{}, b.rdb, true) // as served: requests' commands pipelined together
 	const n = 600
 	codes := make([]string, n)
 	var wg sync.WaitGroup
@@ -243,7 +244,7 @@ func TestSubmitRace(t *testing.T) {
 func TestCeiling(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	q := b.newQueue(t, intake.Config{Ceiling: 3, RetryAfter: 7 * time.Second}, b.rdb)
+	q := b.newQueue(t, intake.Config{Ceiling: 3, RetryAfter: 7 * time.Second}, b.rdb, false)
 	for i := range 3 {
 		if _, err := q.Submit(t.Context(), b.app(t, i)); err != nil {
 			t.Fatal(err)
@@ -267,20 +268,31 @@ func TestCeiling(t *testing.T) {
 
 func TestRedisDown(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	proxy := testenv.NewProxy(t, b.rdb.Options().Addr)
-	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), DB: b.rdb.Options().DB, MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
-	q := b.newQueue(t, intake.Config{}, rdb)
-	proxy.Down()
-	_, err := q.Submit(t.Context(), b.app(t, 1))
-	var e *enrollment.Error
-	if !errors.As(err, &e) || e.Code != enrollment.CodeUnavailable || e.RetryAfter == 0 {
-		t.Fatalf("Submit with Redis down = %v, want unavailable with Retry-After", err)
-	}
-	proxy.Up()
-	if _, err := q.Submit(t.Context(), b.app(t, 1)); err != nil {
-		t.Errorf("Submit after Redis is back = %v, want accepted", err)
+	for _, autoPipeline := range []bool{false, true} {
+		t.Run(fmt.Sprintf("autopipeline=%v", autoPipeline), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			proxy := testenv.NewProxy(t, b.rdb.Options().Addr)
+			rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), DB: b.rdb.Options().DB, MaxRetries: -1})
+			t.Cleanup(func() { rdb.Close() })
+			q := b.newQueue(t, intake.Config{}, rdb, autoPipeline)
+			if _, err := q.Submit(t.Context(), b.app(t, 0)); err != nil {
+				t.Fatalf("Submit with Redis up = %v", err)
+			}
+			proxy.Down()
+			_, err := q.Submit(t.Context(), b.app(t, 1))
+			var e *enrollment.Error
+			if !errors.As(err, &e) || e.Code != enrollment.CodeUnavailable || e.RetryAfter == 0 {
+				t.Fatalf("Submit with Redis down = %v, want unavailable with Retry-After", err)
+			}
+			proxy.Up()
+			if _, err := q.Submit(t.Context(), b.app(t, 1)); err != nil {
+				t.Errorf("Submit after Redis is back = %v, want accepted", err)
+			}
+			if st := b.state(t); st.Length != 2 {
+				t.Errorf("stream length = %d, want 2", st.Length)
+			}
+		})
 	}
 }
 
