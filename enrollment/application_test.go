@@ -1,6 +1,7 @@
 package enrollment_test
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -291,5 +292,28 @@ func checkError(t *testing.T, err error) {
 	}
 	if e.Message == "" || e.MessageEN == "" {
 		t.Fatalf("error without a message in both languages: %+v", e)
+	}
+}
+
+func TestCatalogJSONRoundTrip(t *testing.T) {
+	t.Parallel()
+	cat := testCatalog()
+	b, err := json.Marshal(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := enrollment.UnmarshalCatalog(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := json.Marshal(back)
+	if string(again) != string(b) {
+		t.Errorf("catalog changed in a JSON round trip")
+	}
+	if _, err := back.Check(validForm(), testNow); err != nil {
+		t.Errorf("Check against the decoded catalog = %v", err)
+	}
+	if len(back.Offers(enrollment.LevelLop6, 2027)) == 0 || len(back.Wards()) != len(cat.Wards()) {
+		t.Errorf("decoded catalog lost offers or wards")
 	}
 }

@@ -2,6 +2,8 @@ package enrollment
 
 import (
 	"cmp"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -192,4 +194,35 @@ func (o *Offer) InCatchment(ward, group string) bool {
 		}
 	}
 	return false
+}
+
+// catalogSnapshot is a catalog as JSON, to be kept where intake can reach
+// it while PostgreSQL cannot be.
+type catalogSnapshot struct {
+	Windows []Window `json:"windows"`
+	Wards   []Ward   `json:"wards"`
+	Offers  []Offer  `json:"offers"`
+}
+
+// MarshalJSON encodes the catalog's contents.
+func (c *Catalog) MarshalJSON() ([]byte, error) {
+	s := catalogSnapshot{Windows: c.windows, Wards: c.Wards()}
+	for _, list := range c.byLevel {
+		for _, o := range list {
+			s.Offers = append(s.Offers, *o)
+		}
+	}
+	slices.SortFunc(s.Offers, func(a, b Offer) int {
+		return cmp.Or(cmp.Compare(a.Level, b.Level), cmp.Compare(a.SchoolYear, b.SchoolYear), cmp.Compare(a.SchoolCode, b.SchoolCode))
+	})
+	return json.Marshal(s)
+}
+
+// UnmarshalCatalog decodes a catalog encoded by MarshalJSON.
+func UnmarshalCatalog(b []byte) (*Catalog, error) {
+	var s catalogSnapshot
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("decode catalog: %w", err)
+	}
+	return NewCatalog(s.Windows, s.Wards, s.Offers), nil
 }

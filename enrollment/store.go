@@ -23,6 +23,21 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 
 // Open connects to PostgreSQL at url and checks the connection.
 func Open(ctx context.Context, url string, maxConns int) (*sqlx.DB, error) {
+	db, err := OpenLazy(url, maxConns)
+	if err != nil {
+		return nil, err
+	}
+	if err := Ping(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// OpenLazy returns a handle on PostgreSQL at url without connecting: the
+// connections are made when needed, so a process can start while the
+// database is down and use it once it is back.
+func OpenLazy(url string, maxConns int) (*sqlx.DB, error) {
 	db, err := sqlx.Open("postgres", url)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -30,13 +45,17 @@ func Open(ctx context.Context, url string, maxConns int) (*sqlx.DB, error) {
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+// Ping checks that the database answers within five seconds.
+func Ping(ctx context.Context, db *sqlx.DB) error {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("connect to database: %w", err)
+		return fmt.Errorf("connect to database: %w", err)
 	}
-	return db, nil
+	return nil
 }
 
 // Transact runs fn in a transaction, committing when fn returns nil and

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,16 +60,23 @@ func freePort(t *testing.T) string {
 // real binary's serve command on it, stopping it (SIGTERM) at the end.
 func startService(t *testing.T) *e2e {
 	t.Helper()
+	e := newE2E(t)
+	e.serve(t, nil)
+	return e
+}
+
+// newE2E builds the binary and seeds a fresh database and Redis prefix.
+func newE2E(t *testing.T) *e2e {
+	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dbURL := testenv.NewDatabase(t)
 	_, prefix := testenv.Redis(t)
-	addr := freePort(t)
-	e := &e2e{bin: bin, base: "http://" + addr}
+	e := &e2e{bin: bin}
 	e.env = append(os.Environ(), "DATABASE_URL="+dbURL, "REDIS_URL="+testenv.RedisURL(), "REDIS_PREFIX="+prefix,
-		"HTTP_ADDR="+addr, "LOG_LEVEL=warn", "INTAKE_CONSUMER="+prefix)
+		"LOG_LEVEL=warn", "INTAKE_CONSUMER="+prefix)
 	if out, err := e.command("seed", "--demo").CombinedOutput(); err != nil {
 		t.Fatalf("seed --demo: %v\n%s", err, out)
 	}
@@ -76,8 +84,17 @@ func startService(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.db.Close() })
+	return e
+}
 
-	cmd := e.command("serve")
+// serve starts serve with flags on a free port, with extra environment,
+// and waits until it is healthy.
+func (e *e2e) serve(t *testing.T, flags []string, env ...string) {
+	t.Helper()
+	addr := freePort(t)
+	e.base = "http://" + addr
+	cmd := e.command(append([]string{"serve"}, flags...)...)
+	cmd.Env = append(append(cmd.Env, "HTTP_ADDR="+addr), env...)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -116,7 +133,6 @@ func startService(t *testing.T) *e2e {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return e
 }
 
 func (e *e2e) command(args ...string) *exec.Cmd {
@@ -336,5 +352,56 @@ func TestConfigErrors(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output does not mention %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestStartWhilePostgresDown starts an API process while PostgreSQL cannot
+// be reached: it takes registrations with the reference data kept in
+// Redis, and they are stored once PostgreSQL is back.
+func TestStartWhilePostgresDown(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	// A first process, without workers, copies the reference data to Redis.
+	e.serve(t, []string{"-workers=false"})
+
+	var dbURL string
+	for _, kv := range e.env {
+		if v, ok := strings.CutPrefix(kv, "DATABASE_URL="); ok {
+			dbURL = v
+		}
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.NewProxy(t, u.Host)
+	proxy.Down()
+	u.Host = proxy.Addr()
+	e.serve(t, nil, "DATABASE_URL="+u.String(), "INTAKE_CONSUMER=second")
+
+	client := &http.Client{Timeout: 10 * time.Second}
+	year := enrollment.DemoSchoolYear(time.Now())
+	r := e.do(t, client, "POST", "/api/v1/applications", "application/json", mustJSON(registration(77, year)))
+	if r.status != http.StatusAccepted {
+		t.Fatalf("registration while PostgreSQL is down = %d %v, want 202", r.status, r.body)
+	}
+	code := r.body["tracking_code"].(string)
+	if r := e.do(t, client, "GET", "/readyz", "", nil); r.status != http.StatusServiceUnavailable {
+		t.Errorf("readyz while PostgreSQL is down = %d, want 503", r.status)
+	}
+	proxy.Up()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n int
+		if err := e.db.Get(&n, `SELECT count(*) FROM applications WHERE tracking_code = $1`, code); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the registration was not stored after PostgreSQL came back")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

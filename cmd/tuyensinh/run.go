@@ -102,7 +102,9 @@ func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	ropt.PoolSize = max(ropt.PoolSize, 64)
 	ropt.ContextTimeoutEnabled = true
 	a.rdb = redis.NewClient(ropt)
-	db, err := enrollment.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	// PostgreSQL may be down: the API keeps taking registrations and the
+	// workers wait for it.
+	db, err := enrollment.OpenLazy(cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
 		a.rdb.Close()
 		return nil, err
@@ -149,12 +151,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.close()
-	if *migrate {
-		if err := migrateUp(ctx, a.db, a.log); err != nil {
-			return err
-		}
-	}
-	cat, err := a.store.LoadCatalog(ctx)
+	cat, err := a.catalog(ctx, *migrate)
 	if err != nil {
 		return err
 	}
@@ -219,6 +216,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 					a.log.Warn("catalog refresh failed; keeping the last one", "err", err)
 				} else {
 					current.Store(c)
+					if err := intake.SaveCatalog(gctx, a.rdb, a.keys, c); err != nil {
+						a.log.Warn("catalog copy to Redis failed", "err", err)
+					}
 				}
 			}
 		}
@@ -295,4 +295,32 @@ func servePprof(ctx context.Context, g *errgroup.Group, a *app) {
 		<-ctx.Done()
 		return srv.Close()
 	})
+}
+
+// catalog loads the reference data from PostgreSQL, migrating first, and
+// keeps a copy in Redis. While PostgreSQL is down it takes that copy, so
+// intake starts anyway.
+func (a *app) catalog(ctx context.Context, migrate bool) (*enrollment.Catalog, error) {
+	pgErr := enrollment.Ping(ctx, a.db)
+	if pgErr == nil {
+		if migrate {
+			if err := migrateUp(ctx, a.db, a.log); err != nil {
+				return nil, err
+			}
+		}
+		c, err := a.store.LoadCatalog(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := intake.SaveCatalog(ctx, a.rdb, a.keys, c); err != nil {
+			a.log.Warn("catalog copy to Redis failed", "err", err)
+		}
+		return c, nil
+	}
+	c, err := intake.LoadCatalog(ctx, a.rdb, a.keys)
+	if err != nil {
+		return nil, fmt.Errorf("PostgreSQL is unreachable (%v) and Redis has no copy of the reference data (%v)", pgErr, err)
+	}
+	a.log.Warn("PostgreSQL unreachable: starting with the reference data kept in Redis; registrations are queued", "err", pgErr)
+	return c, nil
 }

@@ -28,3 +28,6 @@ func (k Keys) Child(level enrollment.Level, year int, idNumber string) string {
 
 // App is the key of the public status document of a tracking code.
 func (k Keys) App(code string) string { return k.Prefix + ":app:" + code }
+
+// Catalog is the key of the copy of the reference data.
+func (k Keys) Catalog() string { return k.Prefix + ":catalog" }

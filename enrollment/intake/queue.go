@@ -228,3 +228,25 @@ func stamp(a *enrollment.Application, now time.Time) error {
 	a.SubmittedAt = now.UTC()
 	return nil
 }
+
+// SaveCatalog keeps a copy of the reference data in Redis, so that an API
+// process starting while PostgreSQL is down can still check registrations.
+func SaveCatalog(ctx context.Context, rdb *redis.Client, keys Keys, c *enrollment.Catalog) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode catalog: %w", err)
+	}
+	if err := rdb.Set(ctx, keys.Catalog(), b, 0).Err(); err != nil {
+		return fmt.Errorf("save catalog: %w", err)
+	}
+	return nil
+}
+
+// LoadCatalog reads the copy kept by SaveCatalog.
+func LoadCatalog(ctx context.Context, rdb *redis.Client, keys Keys) (*enrollment.Catalog, error) {
+	b, err := rdb.Get(ctx, keys.Catalog()).Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("load catalog: %w", err)
+	}
+	return enrollment.UnmarshalCatalog(b)
+}
