@@ -1,0 +1,109 @@
+package allocation
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// checkFastDecode checks that whatever the fast decoder accepts,
+// encoding/json accepts too, with the same result.
+func checkFastDecode(t *testing.T, data []byte) {
+	t.Helper()
+	fast, ok := fastDecode(data)
+	if !ok {
+		return
+	}
+	std, err := decodeStd(data)
+	if err != nil {
+		t.Fatalf("fast decoder accepted what encoding/json rejects (%v):\n%q", err, data)
+	}
+	if d := cmp.Diff(std, fast); d != "" {
+		t.Fatalf("fast decoder differs from encoding/json (-std +fast):\n%s\ninput %q", d, data)
+	}
+}
+
+// FuzzDecode feeds arbitrary bytes to Decode and, when they decode, to
+// Place and WriteJSON: nothing may panic, problems must be errors, and a
+// result must be valid JSON.
+func FuzzDecode(f *testing.F) {
+	if data, err := os.ReadFile("testdata/ba-dinh-lop1.json"); err == nil {
+		f.Add(data)
+	}
+	for _, s := range []string{
+		`{"seed":"s"}`,
+		`{"seed":"s","mechanism":"boston","tie_break":"multiple","priority_rules":["dt1+group1","sibling"],
+		  "schools":[{"id":"A","quota":1,"catchment":["z"],"location":{"lat":21,"lon":105},"scores":{"x":1}}],
+		  "students":[{"id":"x","choices":["A"],"permanent_zone":"z","guaranteed":true,"location":{"lat":21,"lon":105.1}},
+		              {"id":"y","choices":["A"],"siblings_at":["A"],"priority_group":3,"guaranteed":true,"location":{"lat":20,"lon":105}}]}`,
+		`{"seed":"s","students":[{"id":"a","choices":["A","A"]}]}`,
+		`{"seed":"s","schools":[{"id":"A","quota":-1}]}`,
+		`{"seed":"\u0000\ud800","students":[{"id":"\"<>&\u2028"}]}`,
+		`{"seed":"s"}x`,
+		`[`,
+		``,
+		`{"seed":"s","Seed":"t"}`,
+		`{"seed":"s","seed":"t"}`,
+		`{"seed":"caf\u00e9","students":[{"id":"a","choices":null}]}`,
+		`{"seed":"s","schools":[{"id":"A","quota":1.0,"scores":{"x":1e400}}]}`,
+		`{"seed":"s","schools":[{"id":"A","quota":-0,"scores":{"x":1,"x":2}}],"students":[]}`,
+		`{"seed":"s","schools":[],"students":[{"id":"a","choices":[],"location":{"lat":-0.5,"lon":1E2}}]}`,
+		"{\"seed\":\"\xff\"}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkFastDecode(t, data)
+		inst, err := Decode(data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatalf("Decode(%q) returned an empty error", data)
+			}
+			return
+		}
+		r, err := Place(inst)
+		if err != nil {
+			var ie *InputError
+			if !errors.As(err, &ie) || len(ie.Problems) == 0 {
+				t.Fatalf("Place error %v is not an InputError with problems", err)
+			}
+			return
+		}
+		var out bytes.Buffer
+		if err := r.WriteJSON(&out); err != nil {
+			t.Fatalf("WriteJSON: %v", err)
+		}
+		if !json.Valid(out.Bytes()) {
+			t.Fatalf("WriteJSON wrote invalid JSON:\n%s", out.Bytes())
+		}
+	})
+}
+
+// TestFastDecode checks that the fast decoder takes the files the engine
+// writes and reads (so that it is really used) and agrees with encoding/json.
+func TestFastDecode(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("testdata/ba-dinh-lop1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gen bytes.Buffer
+	if err := EncodeInstance(&gen, Generate(GenConfig{Students: 2000, Schools: 40, Choices: 4, ScoredSchools: 5, Seed: 3})); err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string][]byte{"testdata": data, "generated": gen.Bytes()} {
+		if _, ok := fastDecode(in); !ok {
+			t.Errorf("%s: the fast decoder gave up", name)
+		}
+		checkFastDecode(t, in)
+	}
+	for _, in := range []string{`{"seed":"s","Seed":"t"}`, `{"seed":"a\u0041"}`, `{"seed":"s","level":null}`, `{"seed":"s"} x`} {
+		if _, ok := fastDecode([]byte(in)); ok {
+			t.Errorf("fastDecode(%s) accepted input it must leave to encoding/json", in)
+		}
+	}
+}

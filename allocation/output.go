@@ -1,0 +1,240 @@
+package allocation
+
+import (
+	"io"
+	"strconv"
+	"unicode/utf8"
+)
+
+// WriteJSON writes the result file: one JSON object with the run's
+// parameters, "assignments" (one line per student, in input order, each
+// with its explanations), "schools" (input order) and "stats". The
+// package documentation describes every field. The output is a function of
+// the Result alone, so equal results give equal bytes.
+func (r *Result) WriteJSON(w io.Writer) error {
+	ew := &errWriter{w: w, buf: make([]byte, 0, 1<<18)}
+	var vi, en []byte // scratch for explanation texts
+	b := ew.buf
+	b = append(b, `{"level":`...)
+	b = appendString(b, r.Level)
+	b = append(b, `,"seed":`...)
+	b = appendString(b, r.Seed)
+	b = append(b, `,"mechanism":`...)
+	b = appendString(b, string(r.Mechanism))
+	b = append(b, `,"tie_break":`...)
+	b = appendString(b, string(r.TieBreak))
+	b = append(b, `,"priority_rules":[`...)
+	for k, s := range r.PriorityRules {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	b = append(b, "],\n\"assignments\":["...)
+	for i := range r.Assignments {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = r.appendAssignment(b, i, &vi, &en)
+		if b = ew.flush(b, false); ew.err != nil {
+			return ew.err
+		}
+	}
+	b = append(b, "\n],\n\"schools\":["...)
+	for k := range r.Schools {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = appendSchool(b, &r.Schools[k])
+		b = ew.flush(b, false)
+	}
+	b = append(b, "\n],\n\"stats\":"...)
+	b = appendStats(b, &r.Stats)
+	b = append(b, "}\n"...)
+	ew.flush(b, true)
+	return ew.err
+}
+
+// errWriter writes a buffer out when it grows past its capacity and keeps
+// the first error.
+type errWriter struct {
+	w   io.Writer
+	buf []byte
+	err error
+}
+
+func (e *errWriter) flush(b []byte, final bool) []byte {
+	if e.err != nil || (!final && len(b) < cap(e.buf)-4096) {
+		return b
+	}
+	_, e.err = e.w.Write(b)
+	return b[:0]
+}
+
+func (r *Result) appendAssignment(b []byte, i int, vi, en *[]byte) []byte {
+	a := &r.Assignments[i]
+	b = append(b, `{"student":`...)
+	b = appendString(b, a.Student)
+	b = append(b, `,"school":`...)
+	if a.School == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, a.School)
+	}
+	b = append(b, `,"choice_rank":`...)
+	b = strconv.AppendInt(b, int64(a.ChoiceRank), 10)
+	b = append(b, `,"via":"`...)
+	b = append(b, a.Via...)
+	b = append(b, '"')
+	if a.Via == ViaAdministrative {
+		b = append(b, `,"distance_km":`...)
+		b = appendFloat(b, a.DistanceKm)
+	}
+	first := true
+	r.explanations(int32(i), func(e *Explanation, vi, en []byte) {
+		if first {
+			b = append(b, `,"explanations":[`...)
+			first = false
+		} else {
+			b = append(b, ',')
+		}
+		b = appendExplanation(b, e, vi, en)
+	}, vi, en)
+	if !first {
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+func appendExplanation[T string | []byte](b []byte, e *Explanation, vi, en T) []byte {
+	b = append(b, `{"school":`...)
+	b = appendString(b, e.School)
+	b = append(b, `,"choice_rank":`...)
+	b = strconv.AppendInt(b, int64(e.ChoiceRank), 10)
+	b = append(b, `,"reason":"`...)
+	b = append(b, e.Reason...)
+	b = append(b, '"')
+	if e.MissedBy != "" {
+		b = append(b, `,"missed_by":"`...)
+		b = append(b, e.MissedBy...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"priority":`...)
+	b = appendPriority(b, e.Priority)
+	b = append(b, `,"vi":`...)
+	b = appendString(b, vi)
+	b = append(b, `,"en":`...)
+	b = appendString(b, en)
+	return append(b, '}')
+}
+
+func appendSchool(b []byte, s *SchoolResult) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, s.ID)
+	b = appendIntField(b, "quota", s.Quota)
+	b = appendIntField(b, "admitted", s.Admitted)
+	b = appendIntField(b, "admitted_by_choice", s.AdmittedByChoice)
+	b = appendIntField(b, "administrative", s.Administrative)
+	b = append(b, `,"cutoff":`...)
+	if s.Cutoff == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendPriority(b, *s.Cutoff)
+	}
+	if s.FilledRound > 0 {
+		b = appendIntField(b, "filled_round", s.FilledRound)
+	}
+	return append(b, '}')
+}
+
+func appendStats(b []byte, s *Stats) []byte {
+	b = append(b, `{"students":`...)
+	b = strconv.AppendInt(b, int64(s.Students), 10)
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"schools", s.Schools},
+		{"seats", s.Seats},
+		{"assigned_by_choice", s.AssignedByChoice},
+		{"administrative", s.Administrative},
+		{"unassigned", s.Unassigned},
+		{"guaranteed", s.Guaranteed},
+		{"unassigned_guaranteed", s.UnassignedGuaranteed},
+		{"unassigned_guaranteed_no_location", s.UnassignedGuaranteedNoLocation},
+		{"free_seats", s.FreeSeats},
+		{"full_schools", s.FullSchools},
+		{"schools_filled_by_choice", s.SchoolsFilledByChoice},
+		{"proposals", s.Proposals},
+	} {
+		b = appendIntField(b, f.name, f.v)
+	}
+	b = append(b, `,"choice_rank_histogram":[`...)
+	for k, n := range s.ChoiceRankHistogram {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	return append(b, "]}"...)
+}
+
+func appendIntField(b []byte, name string, v int) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendInt(b, int64(v), 10)
+}
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
+// as with encoding/json; HTML characters are not escaped.
+func appendString[T string | []byte](b []byte, s T) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

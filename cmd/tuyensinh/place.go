@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"time"
+
+	"github.com/tuyensinh/tuyensinh/allocation"
+)
+
+// runPlace runs the placement engine on an instance file and writes the
+// result file; see the allocation package for both formats. The output is
+// written to a temporary file beside it and renamed into place, so a
+// failed run never leaves a partial output file.
+//
+// Hidden flags serve benchmarking: --generate N writes a generated instance
+// of N students (with --schools, --choices, --gen-seed, --scored-schools)
+// to --output instead of placing; --cpuprofile F writes a CPU profile;
+// -v prints phase timings to stderr.
+func runPlace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("place", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	input := fs.String("input", "", "instance `file` (JSON; - for standard input)")
+	output := fs.String("output", "", "result `file` (JSON; - for standard output)")
+	generate := fs.Int("generate", 0, "")
+	schools := fs.Int("schools", 5000, "")
+	choices := fs.Int("choices", 5, "")
+	genSeed := fs.Int64("gen-seed", 1, "")
+	scored := fs.Int("scored-schools", 0, "")
+	mechanism := fs.String("mechanism", "", "")
+	cpuprofile := fs.String("cpuprofile", "", "")
+	verbose := fs.Bool("v", false, "")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tuyensinh place --input instance.json --output result.json")
+		fmt.Fprintln(stderr, "Runs the placement engine on an instance file and writes the result file.")
+		fs.VisitAll(func(f *flag.Flag) {
+			if f.Usage != "" {
+				name, usage := flag.UnquoteUsage(f)
+				fmt.Fprintf(stderr, "  --%s %s\n    \t%s\n", f.Name, name, usage)
+			}
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("place: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("place: unexpected argument %q", fs.Arg(0))
+	}
+	if *output == "" && (*generate > 0 || *input != "") {
+		return errors.New("place: --output is required")
+	}
+	if *generate > 0 {
+		inst := allocation.Generate(allocation.GenConfig{
+			Students: *generate, Schools: *schools, Choices: *choices, ScoredSchools: *scored,
+			Seed: *genSeed, Mechanism: allocation.Mechanism(*mechanism),
+		})
+		return writeAtomic(*output, stdout, func(w io.Writer) error { return allocation.EncodeInstance(w, inst) })
+	}
+	if *input == "" {
+		return errors.New("place: placing from the database is not available yet; use --input FILE --output FILE to run on an instance file")
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return fmt.Errorf("place: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("place: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	t0 := time.Now()
+	var data []byte
+	var err error
+	if *input == "-" {
+		data, err = io.ReadAll(os.Stdin)
+	} else {
+		data, err = os.ReadFile(*input)
+	}
+	if err != nil {
+		return fmt.Errorf("place: read input: %w", err)
+	}
+	t1 := time.Now()
+	inst, err := allocation.Decode(data)
+	if err != nil {
+		return fmt.Errorf("place: %s: %w", *input, err)
+	}
+	data = nil // let the collector have the file
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("place: %w", err)
+	}
+	t2 := time.Now()
+	res, err := allocation.Place(inst)
+	if err != nil {
+		return fmt.Errorf("place: %s: %w", *input, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("place: %w", err)
+	}
+	t3 := time.Now()
+	if err := writeAtomic(*output, stdout, res.WriteJSON); err != nil {
+		return err
+	}
+	t4 := time.Now()
+	st := res.Stats
+	fmt.Fprintf(stderr, "placed %d students at %d schools (%s): %d by choice, %d administratively, %d unassigned (%d of them guaranteed)\n",
+		st.Students, st.Schools, res.Mechanism, st.AssignedByChoice, st.Administrative, st.Unassigned, st.UnassignedGuaranteed)
+	if *verbose {
+		fmt.Fprintf(stderr, "read %v, decode %v, place %v, write %v\n",
+			t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond),
+			t3.Sub(t2).Round(time.Millisecond), t4.Sub(t3).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// writeAtomic writes through write to path ("-" means stdout) by way of a
+// temporary file in the same directory, renamed over path only when every
+// write succeeded.
+func writeAtomic(path string, stdout io.Writer, write func(io.Writer) error) (err error) {
+	if path == "-" {
+		bw := bufio.NewWriterSize(stdout, 1<<20)
+		if err := write(bw); err != nil {
+			return fmt.Errorf("place: write output: %w", err)
+		}
+		return bw.Flush()
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("place: write output: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			err = fmt.Errorf("place: write output %s: %w", path, err)
+		}
+	}()
+	// The writers buffer themselves (WriteJSON in 256 KiB pieces, the
+	// instance encoder in one piece); another buffer would only copy.
+	if err := write(f); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
