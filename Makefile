@@ -26,8 +26,10 @@ run: build services
 	$(BIN) seed --demo
 	LOG_FORMAT=text $(BIN) serve
 
-# Every test against the real PostgreSQL and Redis (started if needed).
-test: services
+# Every test against the real PostgreSQL and Redis (started if needed),
+# the browser tests in Debian's Chromium (installed if needed).
+test:
+	TUYENSINH_BROWSER=1 ./scripts/services.sh
 	TUYENSINH_TEST_REQUIRE_SERVICES=1 \
 	TUYENSINH_TEST_DATABASE_URL="postgres://postgres@$(PGHOST):$(PGPORT)/postgres?sslmode=disable" \
 	TUYENSINH_TEST_REDIS_URL="$(REDIS_URL)" \

@@ -126,7 +126,10 @@ func (c *Catalog) Check(f *Form, now time.Time) (*Application, error) {
 	ch.IDNumber = strings.TrimSpace(ch.IDNumber)
 	ch.DateOfBirth = strings.TrimSpace(ch.DateOfBirth)
 	sexOK := ch.Sex == Male || ch.Sex == Female
-	if !sexOK {
+	switch {
+	case ch.Sex == "":
+		v.add("child.sex", "Chưa chọn giới tính của trẻ", "the child's sex is required")
+	case !sexOK:
 		v.add("child.sex", `Giới tính phải là "male" (nam) hoặc "female" (nữ)`, `sex must be "male" or "female"`)
 	}
 	dob, dobErr := time.Parse(time.DateOnly, ch.DateOfBirth)
@@ -173,7 +176,10 @@ func (c *Catalog) Check(f *Form, now time.Time) (*Application, error) {
 	g := f.Guardian
 	g.FullName = v.name("guardian.full_name", g.FullName, "họ và tên cha mẹ hoặc người giám hộ", "the guardian's full name")
 	g.Relation = strings.TrimSpace(g.Relation)
-	if !slices.Contains(Relations, g.Relation) {
+	if g.Relation == "" {
+		v.add("guardian.relation", "Chưa chọn quan hệ với trẻ (cha, mẹ, ông bà, anh chị, người giám hộ, khác)",
+			"the relation to the child is required (father, mother, grandparent, sibling, guardian, other)")
+	} else if !slices.Contains(Relations, g.Relation) {
 		v.add("guardian.relation", fmt.Sprintf("Quan hệ với trẻ %q không hợp lệ; chọn một trong: %s", truncate(g.Relation), strings.Join(Relations, ", ")),
 			fmt.Sprintf("relation %q is not valid; use one of: %s", truncate(g.Relation), strings.Join(Relations, ", ")))
 	}

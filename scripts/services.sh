@@ -2,7 +2,8 @@
 # Makes sure PostgreSQL and Redis answer on loopback, starting them when
 # they do not: PostgreSQL from Debian's postgresql-15 binaries (initdb as the
 # postgres user), Redis from Debian's redis-server (installed if missing),
-# with AOF (appendfsync everysec) and noeviction. Idempotent; prints what it
+# with AOF (appendfsync everysec) and noeviction; with TUYENSINH_BROWSER=1
+# also Debian's chromium for the browser tests. Idempotent; prints what it
 # does. Data of servers it starts lives under $TUYENSINH_DATA
 # (default /var/tmp/tuyensinh).
 set -euo pipefail
@@ -95,6 +96,15 @@ ensure_database() { # name
 	fi
 }
 
+ensure_browser() {
+	if command -v chromium >/dev/null; then
+		return
+	fi
+	apt_install chromium
+}
+
 ensure_postgres
 ensure_redis
+# The browser tests drive Debian's Chromium.
+if [ "${TUYENSINH_BROWSER:-}" = 1 ]; then ensure_browser; fi
 for db in "$@"; do ensure_database "$db"; done

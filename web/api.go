@@ -77,6 +77,7 @@ func (s *server) listWards(c echo.Context) error {
 type submitted struct {
 	TrackingCode string `json:"tracking_code"`
 	StatusURL    string `json:"status_url"`
+	StatusPage   string `json:"status_page"` // the page a parent opens to follow the application
 	Status       string `json:"status"`
 	Message      string `json:"message"`
 	MessageEN    string `json:"message_en"`
@@ -125,11 +126,11 @@ func (s *server) submitApplication(c echo.Context) error {
 	url := statusURL(rec.TrackingCode)
 	c.Response().Header().Set(echo.HeaderLocation, url)
 	if rec.Repeated {
-		return c.JSON(http.StatusOK, submitted{TrackingCode: rec.TrackingCode, StatusURL: url, Status: "repeated",
+		return c.JSON(http.StatusOK, submitted{TrackingCode: rec.TrackingCode, StatusURL: url, StatusPage: statusPage(rec.TrackingCode), Status: "repeated",
 			Message:   "Hồ sơ này đã được gửi trước đó; mã tra cứu vẫn là mã cũ",
 			MessageEN: "this registration was already submitted; the tracking code is the first one"})
 	}
-	return c.JSON(http.StatusAccepted, submitted{TrackingCode: rec.TrackingCode, StatusURL: url, Status: string(enrollment.StatusQueued),
+	return c.JSON(http.StatusAccepted, submitted{TrackingCode: rec.TrackingCode, StatusURL: url, StatusPage: statusPage(rec.TrackingCode), Status: string(enrollment.StatusQueued),
 		Message:   "Đã tiếp nhận hồ sơ. Hãy lưu mã tra cứu để theo dõi kết quả.",
 		MessageEN: "registration accepted. Keep the tracking code to follow its status."})
 }

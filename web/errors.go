@@ -95,3 +95,5 @@ func echoError(he *echo.HTTPError) *enrollment.Error {
 }
 
 func statusURL(code string) string { return "/api/v1/applications/" + code }
+
+func statusPage(code string) string { return "/tra-cuu.html?code=" + code }

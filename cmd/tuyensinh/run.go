@@ -163,7 +163,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		in = intake.NewDirect(a.store, a.met)
 		a.log.Warn("INTAKE_MODE=direct: registrations are inserted inside each request, without the Redis buffer")
 	default:
-		q, err := intake.NewQueue(a.rdb, intake.Config{Keys: a.keys, Ceiling: a.cfg.Ceiling, RetryAfter: a.cfg.RetryAfter}, a.met, a.cfg.AutoPipeline)
+		q, err := intake.NewQueue(a.rdb, intake.Config{Keys: a.keys, Ceiling: a.cfg.Ceiling, RetryAfter: a.cfg.RetryAfter, Logger: a.log}, a.met, a.cfg.AutoPipeline)
 		if err != nil {
 			return err
 		}

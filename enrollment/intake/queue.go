@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -51,6 +52,7 @@ type Config struct {
 	KeyTTL time.Duration
 	// NowFunc returns the current time; time.Now if nil.
 	NowFunc func() time.Time
+	Logger  *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -66,6 +68,9 @@ func (c *Config) defaults() {
 	if c.Keys.Prefix == "" {
 		c.Keys.Prefix = "ts"
 	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
 }
 
 // Queue is the producer side of the intake: it puts checked registrations
@@ -75,6 +80,7 @@ type Queue struct {
 	cmd     cmdable
 	cfg     Config
 	metrics *Metrics
+	log     *slog.Logger
 }
 
 // cmdable is what Queue needs of a Redis client or auto-pipeliner.
@@ -88,7 +94,7 @@ type cmdable interface {
 // the CPU each registration costs under load.
 func NewQueue(rdb *redis.Client, cfg Config, m *Metrics, autoPipeline bool) (*Queue, error) {
 	cfg.defaults()
-	q := &Queue{rdb: rdb, cmd: rdb, cfg: cfg, metrics: m}
+	q := &Queue{rdb: rdb, cmd: rdb, cfg: cfg, metrics: m, log: cfg.Logger}
 	if autoPipeline {
 		ap, err := rdb.AutoPipeline()
 		if err != nil {
@@ -137,7 +143,8 @@ func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt,
 		a.TrackingCode, hash, q.cfg.Ceiling, payload, doc, int64(q.cfg.KeyTTL/time.Second)).Slice()
 	if err != nil {
 		q.metrics.reject("redis_unavailable")
-		return Receipt{}, q.unavailable(err)
+		q.log.Error("intake: redis unavailable; registration refused with 503", "err", err)
+		return Receipt{}, q.unavailable()
 	}
 	if len(res) != 2 {
 		return Receipt{}, fmt.Errorf("submit script: unexpected reply %v", res)
@@ -167,10 +174,12 @@ func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt,
 		TrackingCode: code}
 }
 
-func (q *Queue) unavailable(err error) error {
+// unavailable is the answer while Redis cannot be reached. The cause is
+// logged, not shown to parents.
+func (q *Queue) unavailable() error {
 	return &enrollment.Error{Code: enrollment.CodeUnavailable,
 		Message:    fmt.Sprintf("Hệ thống tạm thời không nhận được hồ sơ; hồ sơ CHƯA được lưu. Vui lòng gửi lại sau %d giây.", int(q.cfg.RetryAfter/time.Second)),
-		MessageEN:  fmt.Sprintf("registrations cannot be taken right now; this one was NOT saved. Please submit again in %d seconds (%v).", int(q.cfg.RetryAfter/time.Second), err),
+		MessageEN:  fmt.Sprintf("registrations cannot be taken right now; this one was NOT saved. Please submit again in %d seconds.", int(q.cfg.RetryAfter/time.Second)),
 		RetryAfter: q.cfg.RetryAfter}
 }
 
@@ -182,7 +191,8 @@ func (q *Queue) Status(ctx context.Context, code string) (doc []byte, ok bool, e
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, q.unavailable(err)
+		q.log.Warn("intake: status lookup in redis failed", "err", err)
+		return nil, false, q.unavailable()
 	}
 	return b, true, nil
 }
@@ -211,7 +221,8 @@ func formHash(a *enrollment.Application) string {
 func (q *Queue) State(ctx context.Context) (State, error) {
 	st, err := ReadState(ctx, q.rdb, q.cfg.Keys)
 	if err != nil {
-		return State{}, q.unavailable(err)
+		q.log.Warn("intake: reading the stream state failed", "err", err)
+		return State{}, q.unavailable()
 	}
 	return st, nil
 }
