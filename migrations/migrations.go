@@ -60,3 +60,15 @@ func provider(db *sql.DB, log *slog.Logger) (*goose.Provider, error) {
 	}
 	return p, nil
 }
+
+// Reset rolls every migration back. Only tests use it.
+func Reset(ctx context.Context, db *sql.DB) error {
+	p, err := provider(db, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := p.DownTo(ctx, 0); err != nil {
+		return fmt.Errorf("migrate down: %w", err)
+	}
+	return nil
+}
