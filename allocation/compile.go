@@ -293,9 +293,15 @@ func (c *compiled) compileSchools(p *problems) map[string]int32 {
 // checkLocation says what is wrong with a location, or "".
 func checkLocation(l Location) string {
 	switch {
-	case math.IsNaN(l.Lat) || l.Lat < -90 || l.Lat > 90:
+	case math.IsNaN(l.Lat) && math.IsNaN(l.Lon):
+		return "location without lat and lon (omit location, or give both)"
+	case math.IsNaN(l.Lat):
+		return "location without lat (a location needs both lat and lon)"
+	case math.IsNaN(l.Lon):
+		return "location without lon (a location needs both lat and lon)"
+	case l.Lat < -90 || l.Lat > 90:
 		return fmt.Sprintf("latitude %v out of range -90..90", l.Lat)
-	case math.IsNaN(l.Lon) || l.Lon < -180 || l.Lon > 180:
+	case l.Lon < -180 || l.Lon > 180:
 		return fmt.Sprintf("longitude %v out of range -180..180", l.Lon)
 	}
 	return ""

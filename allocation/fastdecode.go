@@ -1,6 +1,7 @@
 package allocation
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -254,7 +255,7 @@ func (p *fastParser) strings(share bool) ([]string, bool) {
 }
 
 func (p *fastParser) location() (*Location, bool) {
-	var l Location
+	l := Location{Lat: math.NaN(), Lon: math.NaN()} // a missing coordinate stays NaN; see Location.UnmarshalJSON
 	ok := p.object(true, func(key []byte) bool {
 		var ok bool
 		switch string(key) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // checkFastDecode checks that whatever the fast decoder accepts,
@@ -22,7 +23,7 @@ func checkFastDecode(t *testing.T, data []byte) {
 	if err != nil {
 		t.Fatalf("fast decoder accepted what encoding/json rejects (%v):\n%q", err, data)
 	}
-	if d := cmp.Diff(std, fast); d != "" {
+	if d := cmp.Diff(std, fast, cmpopts.EquateNaNs()); d != "" {
 		t.Fatalf("fast decoder differs from encoding/json (-std +fast):\n%s\ninput %q", d, data)
 	}
 }

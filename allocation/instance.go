@@ -1,5 +1,11 @@
 package allocation
 
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+)
+
 // Mechanism names a placement mechanism.
 type Mechanism string
 
@@ -100,10 +106,26 @@ type Student struct {
 	Location *Location `json:"location,omitempty"`
 }
 
-// A Location is a point in decimal degrees (WGS 84).
+// A Location is a point in decimal degrees (WGS 84). In a file both lat
+// and lon are required: a location object that lacks one is an input error,
+// never the point 0.
 type Location struct {
 	// Lat is the latitude, -90 to 90.
 	Lat float64 `json:"lat"`
 	// Lon is the longitude, -180 to 180.
 	Lon float64 `json:"lon"`
+}
+
+// UnmarshalJSON decodes a location, leaving a missing coordinate NaN so
+// that validation reports it.
+func (l *Location) UnmarshalJSON(b []byte) error {
+	type plain Location
+	p := plain{Lat: math.NaN(), Lon: math.NaN()}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields() // as for the rest of the file
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	*l = Location(p)
+	return nil
 }
