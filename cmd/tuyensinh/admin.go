@@ -30,11 +30,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if fs.NArg() > 0 {
 		action = fs.Arg(0)
 	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	db, err := enrollment.Open(ctx, cfg.DatabaseURL, 2)
+	db, err := openDatabase(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -80,11 +76,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		fs.Usage()
 		return errors.New("seed: only --demo is available; real reference data is entered by the authorities")
 	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	db, err := enrollment.Open(ctx, cfg.DatabaseURL, 2)
+	db, err := openDatabase(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -100,4 +92,14 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		ref.Authority.Name, len(ref.Wards), len(ref.Offers), ref.Windows[0].SchoolYear, ref.Windows[0].SchoolYear+1,
 		ref.Windows[0].ClosesAt.Format(time.RFC3339))
 	return nil
+}
+
+// openDatabase connects to DATABASE_URL alone, for the commands that need
+// nothing else.
+func openDatabase(ctx context.Context, getenv func(string) string) (*sqlx.DB, error) {
+	url := getenv("DATABASE_URL")
+	if err := checkDatabaseURL(url); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return enrollment.Open(ctx, url, 2)
 }

@@ -108,10 +108,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 			errs = append(errs, fmt.Errorf("PPROF_ADDR=%q: want host:port", c.PprofAddr))
 		}
 	}
-	if c.DatabaseURL == "" {
-		errs = append(errs, errors.New("DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/tuyensinh?sslmode=disable)"))
-	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		errs = append(errs, fmt.Errorf("DATABASE_URL=%q: want a postgres:// URL", redact(c.DatabaseURL)))
+	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+		errs = append(errs, err)
 	}
 	if c.RedisURL == "" {
 		errs = append(errs, errors.New("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)"))
@@ -160,4 +158,14 @@ func redact(s string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+func checkDatabaseURL(v string) error {
+	if v == "" {
+		return errors.New("DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/tuyensinh?sslmode=disable)")
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return fmt.Errorf("DATABASE_URL=%q: want a postgres:// URL", redact(v))
+	}
+	return nil
 }

@@ -405,3 +405,24 @@ func TestStartWhilePostgresDown(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestMigrateNeedsOnlyTheDatabase: migrate and seed read DATABASE_URL alone.
+func TestMigrateNeedsOnlyTheDatabase(t *testing.T) {
+	t.Parallel()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL := testenv.NewDatabase(t)
+	for _, args := range [][]string{{"migrate"}, {"migrate", "status"}, {"seed", "--demo"}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + dbURL}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("%v with only DATABASE_URL: %v\n%s", args, err, out)
+		}
+		if args[0] == "migrate" && len(args) == 2 && !strings.Contains(string(out), "applied") {
+			t.Errorf("migrate status does not list applied migrations:\n%s", out)
+		}
+	}
+}

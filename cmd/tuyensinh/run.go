@@ -256,17 +256,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	servePprof(gctx, g, a)
 	a.workers(gctx, g)
 	if *metricsAddr != "" {
-		srv := &http.Server{Addr: *metricsAddr, Handler: web.MetricsHandler(a.reg), ReadHeaderTimeout: 10 * time.Second}
-		g.Go(func() error {
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			return srv.Close()
-		})
+		goServe(gctx, g, &http.Server{Addr: *metricsAddr, Handler: web.MetricsHandler(a.reg), ReadHeaderTimeout: 10 * time.Second})
 	}
 	return g.Wait()
 }
@@ -283,11 +273,15 @@ func servePprof(ctx context.Context, g *errgroup.Group, a *app) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Addr: a.cfg.PprofAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	a.log.Info("pprof serving", "addr", a.cfg.PprofAddr)
+	goServe(ctx, g, &http.Server{Addr: a.cfg.PprofAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second})
+}
+
+// goServe runs a side server (metrics, pprof) in g until ctx is done.
+func goServe(ctx context.Context, g *errgroup.Group, srv *http.Server) {
 	g.Go(func() error {
-		a.log.Info("pprof serving", "addr", a.cfg.PprofAddr)
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
+			return fmt.Errorf("serve %s: %w", srv.Addr, err)
 		}
 		return nil
 	})
