@@ -169,8 +169,8 @@ func (c *Catalog) Check(f *Form, now time.Time) (*Application, error) {
 
 	// Residence: the current residence is required; the permanent one may be
 	// outside the city, in which case it is left empty.
-	a.Residence.Current = v.address(c, "residence.current", f.Residence.Current, true)
-	a.Residence.Permanent = v.address(c, "residence.permanent", f.Residence.Permanent, false)
+	a.Residence.Current = v.address(c, currentFields, f.Residence.Current, true)
+	a.Residence.Permanent = v.address(c, permanentFields, f.Residence.Permanent, false)
 
 	// Guardian.
 	g := f.Guardian
@@ -299,25 +299,34 @@ func (v *checker) name(field, s, whatVI, whatEN string) string {
 	return s
 }
 
-func (v *checker) address(c *Catalog, field string, a Address, required bool) Address {
+// addressFields names the fields of one address, spelled out once so the
+// valid path builds no strings.
+type addressFields struct{ ward, group, address string }
+
+var (
+	currentFields   = addressFields{"residence.current.ward", "residence.current.group", "residence.current.address"}
+	permanentFields = addressFields{"residence.permanent.ward", "residence.permanent.group", "residence.permanent.address"}
+)
+
+func (v *checker) address(c *Catalog, field addressFields, a Address, required bool) Address {
 	a.Ward = strings.TrimSpace(a.Ward)
-	a.Group = v.text(field+".group", a.Group, maxIDFieldLen+60, false)
-	a.Address = v.text(field+".address", a.Address, maxTextLen, false)
+	a.Group = v.text(field.group, a.Group, maxIDFieldLen+60, false)
+	a.Address = v.text(field.address, a.Address, maxTextLen, false)
 	if a.Ward == "" {
 		if required {
-			v.add(field+".ward", "Chưa chọn phường/xã nơi ở hiện tại", "the ward of the current residence is required")
+			v.add(field.ward, "Chưa chọn phường/xã nơi ở hiện tại", "the ward of the current residence is required")
 		} else if a.Group != "" || a.Address != "" {
-			v.add(field+".ward", "Đã nhập địa chỉ nhưng chưa chọn phường/xã", "an address was given without its ward")
+			v.add(field.ward, "Đã nhập địa chỉ nhưng chưa chọn phường/xã", "an address was given without its ward")
 		}
 		return a
 	}
 	if _, ok := c.Ward(a.Ward); !ok {
-		v.add(field+".ward", fmt.Sprintf("Mã phường/xã %q không có trong danh sách của thành phố", truncate(a.Ward)),
+		v.add(field.ward, fmt.Sprintf("Mã phường/xã %q không có trong danh sách của thành phố", truncate(a.Ward)),
 			fmt.Sprintf("ward code %q is not a ward of the city", truncate(a.Ward)))
 		return a
 	}
 	if a.Group != "" && !c.hasGroup(a.Ward, a.Group) {
-		v.add(field+".group", fmt.Sprintf("Tổ dân phố/thôn %q không thuộc phường/xã %s", truncate(a.Group), a.Ward),
+		v.add(field.group, fmt.Sprintf("Tổ dân phố/thôn %q không thuộc phường/xã %s", truncate(a.Group), a.Ward),
 			fmt.Sprintf("residential group %q is not in ward %s", truncate(a.Group), a.Ward))
 	}
 	return a
@@ -337,14 +346,14 @@ func (v *checker) choices(c *Catalog, in []string, w Window) []string {
 	for i, code := range in {
 		code = strings.TrimSpace(code)
 		out[i] = code
-		field := fmt.Sprintf("choices[%d]", i)
+		field := func() string { return fmt.Sprintf("choices[%d]", i) }
 		if j := slices.Index(out[:i], code); j >= 0 {
-			v.add(field, fmt.Sprintf("Trường %q được chọn hai lần (lựa chọn %d và %d)", truncate(code), j+1, i+1),
+			v.add(field(), fmt.Sprintf("Trường %q được chọn hai lần (lựa chọn %d và %d)", truncate(code), j+1, i+1),
 				fmt.Sprintf("school %q is chosen twice (choices %d and %d)", truncate(code), j+1, i+1))
 			continue
 		}
 		if _, ok := c.Offer(code, w.Level, w.SchoolYear); !ok {
-			v.add(field, fmt.Sprintf("Mã trường %q không có hoặc không tuyển sinh %s năm học %d-%d", truncate(code), w.Level.NameVI(), w.SchoolYear, w.SchoolYear+1),
+			v.add(field(), fmt.Sprintf("Mã trường %q không có hoặc không tuyển sinh %s năm học %d-%d", truncate(code), w.Level.NameVI(), w.SchoolYear, w.SchoolYear+1),
 				fmt.Sprintf("school code %q does not exist or does not admit %s in %d-%d", truncate(code), w.Level, w.SchoolYear, w.SchoolYear+1))
 		}
 	}

@@ -1,8 +1,10 @@
 package enrollment_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -316,4 +318,41 @@ func TestCatalogJSONRoundTrip(t *testing.T) {
 	if len(back.Offers(enrollment.LevelLop6, 2027)) == 0 || len(back.Wards()) != len(cat.Wards()) {
 		t.Errorf("decoded catalog lost offers or wards")
 	}
+}
+
+// FuzzFastDecode holds the fast JSON decoder to the standard one: the same
+// bodies accepted, decoded to the same form.
+func FuzzFastDecode(f *testing.F) {
+	f.Add([]byte(`{"level":"lop1","school_year":2027,"child":{"id_number":"001321012345","full_name":"Nguyễn Minh Anh","date_of_birth":"2021-03-15","sex":"female"},"residence":{"current":{"ward":"00004","group":"TDP 3"}},"guardian":{"full_name":"Trần Thị Hoa","relation":"mother","phone":"0912345678"},"choices":["TH-BADINH-01"],"consent":true}`))
+	f.Add([]byte(`{"LEVEL":"lop1","Child":{"FULL_NAME":"a"}}`))
+	f.Add([]byte(`{"level":"lop1","level":"mg5"}`))
+	f.Add([]byte(`{"choices":null,"child":null}`))
+	f.Add([]byte(`{"school_year":2027.0}`))
+	f.Add([]byte(`{"child":{"full_name":"\ud800"}}`))
+	f.Add([]byte("{\"child\":{\"full_name\":\"\xff\"}}"))
+	f.Add([]byte(`{"priority_group":-0,"consent":true} `))
+	f.Add([]byte(`{"a":1}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if len(body) > enrollment.MaxFormBytes {
+			return // refused before decoding
+		}
+		var std enrollment.Form
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		stdErr := dec.Decode(&std)
+		if stdErr == nil {
+			if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+				stdErr = errors.New("trailing data")
+			}
+		}
+		got, err := enrollment.DecodeForm(body)
+		if (stdErr == nil) != (err == nil) {
+			t.Fatalf("DecodeForm(%q) error = %v, encoding/json says %v", body, err, stdErr)
+		}
+		if err == nil {
+			if diff := cmp.Diff(std, *got); diff != "" {
+				t.Fatalf("DecodeForm(%q) differs from encoding/json (-std +got):\n%s", body, diff)
+			}
+		}
+	})
 }

@@ -82,10 +82,10 @@ func CheckIDNumber(id string, dob time.Time, sex Sex) (IDProblem, bool) {
 			EN: fmt.Sprintf("the 4th digit is %d but a %s child born in %d must have %d", d, sex, dob.Year(), want),
 		}, false
 	}
-	if yy := fmt.Sprintf("%02d", dob.Year()%100); id[4:6] != yy {
+	if yy := dob.Year() % 100; int(id[4]-'0')*10+int(id[5]-'0') != yy {
 		return IDProblem{
-			VI: fmt.Sprintf("Chữ số thứ 5–6 là %s nhưng năm sinh là %d (phải là %s)", id[4:6], dob.Year(), yy),
-			EN: fmt.Sprintf("digits 5–6 are %s but the birth year is %d (they must be %s)", id[4:6], dob.Year(), yy),
+			VI: fmt.Sprintf("Chữ số thứ 5–6 là %s nhưng năm sinh là %d (phải là %02d)", id[4:6], dob.Year(), yy),
+			EN: fmt.Sprintf("digits 5–6 are %s but the birth year is %d (they must be %02d)", id[4:6], dob.Year(), yy),
 		}, false
 	}
 	return IDProblem{}, true

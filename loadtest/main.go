@@ -12,11 +12,26 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// LOADTEST_CPUPROFILE=file profiles the load generator itself, to see
+	// what it costs the machine it shares with the server.
+	if path := os.Getenv("LOADTEST_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
+	// The generator shares the cores with the server it measures: spend
+	// little of them on garbage collection (GOGC, when set, decides).
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {

@@ -6,7 +6,8 @@
 # loopback ports with a fresh REDIS_PREFIX; it stops them and removes its
 # Redis keys and databases afterwards (BENCH_KEEP=1 keeps them).
 #
-# Phases: healthz ceiling, buffered intake at saturation (64 connections),
+# Phases (the API runs apart from its worker process, which runs at nice 10,
+# as in a deployment): healthz ceiling, buffered intake at saturation (64 connections),
 # buffered intake open-loop at 60% of the ceiling, status lookups, midnight
 # profile, naive direct-insert intake (INTAKE_MODE=direct), backpressure
 # (low INTAKE_CEILING, workers off), drain rate (N queued with workers off,
@@ -115,6 +116,18 @@ start_server() {
 	exit 1
 }
 
+# start_worker NAME DB: starts `tuyensinh worker` for server NAME's
+# stream, at a lower CPU priority (nice 10): as deployed, workers run apart
+# from the API, and on this 2-core box the drain then yields the cores to
+# intake during the surge instead of halving it. Sets WORKER_PID.
+start_worker() {
+	local name=$1 db=$2
+	env DATABASE_URL="$(dburl "$db")" REDIS_URL="$REDIS_URL" REDIS_PREFIX="$RUN-$name" INTAKE_CONSUMER="$RUN-$name" \
+		LOG_LEVEL=warn LOG_FORMAT=text nice -n 10 "$BIN" worker >"$WORK/$name.worker.log" 2>&1 &
+	WORKER_PID=$!
+	PIDS+=("$WORKER_PID")
+}
+
 stop_pid() {
 	kill "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
@@ -180,8 +193,10 @@ say "databases seeded ($(($(date +%s) - T0))s)"
 
 # --- 1. Ceiling, buffered intake, status lookups, midnight --------------
 pprof_port=$(free_port)
-start_server main tuyensinh_bench PPROF_ADDR="127.0.0.1:$pprof_port" --
+start_server main tuyensinh_bench PPROF_ADDR="127.0.0.1:$pprof_port" -- -workers=false
 main_pid=$SERVER_PID
+start_worker main tuyensinh_bench
+main_worker=$WORKER_PID
 load healthz -target "$SERVER_URL" -scenario healthz -connections $CONNS -duration "$DUR"
 if [ "${BENCH_PROFILE:-0}" = 1 ]; then
 	# Profile the middle of the intake phase (it starts after wait_quiet).
@@ -212,6 +227,7 @@ peak=$(awk -v c="${intake_tp:-1000}" 'BEGIN { printf "%d", c * 1.3 }')
 if [ "$QUICK" = 1 ]; then mid=(-ramp 2s -decay 4s -duration 12s); else mid=(-ramp 3s -decay 8s -duration 25s); fi
 load midnight -target "$SERVER_URL" -scenario intake -profile midnight -rate "$peak" "${mid[@]}" -connections 256 \
 	-database-url "$(dburl tuyensinh_bench)"
+stop_pid "$main_worker"
 stop_pid "$SERVER_PID"
 
 # --- 2. The naive design: INSERT inside the request ----------------------

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -74,13 +76,47 @@ func (s *server) listWards(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"wards": s.Catalog().Wards()})
 }
 
-type submitted struct {
+// receipt is the answer to a registration. It is assembled from parts
+// encoded once, since the intake path answers tens of thousands a second.
+type receipt struct {
 	TrackingCode string `json:"tracking_code"`
 	StatusURL    string `json:"status_url"`
 	StatusPage   string `json:"status_page"` // the page a parent opens to follow the application
 	Status       string `json:"status"`
 	Message      string `json:"message"`
 	MessageEN    string `json:"message_en"`
+}
+
+var (
+	queuedTail   = receiptTail(string(enrollment.StatusQueued), "Đã tiếp nhận hồ sơ. Hãy lưu mã tra cứu để theo dõi kết quả.", "registration accepted. Keep the tracking code to follow its status.")
+	repeatedTail = receiptTail("repeated", "Hồ sơ này đã được gửi trước đó; mã tra cứu vẫn là mã cũ", "this registration was already submitted; the tracking code is the first one")
+)
+
+// receiptTail encodes the constant fields of a receipt, from "status" on.
+func receiptTail(status, vi, en string) []byte {
+	b, err := json.Marshal(struct {
+		Status    string `json:"status"`
+		Message   string `json:"message"`
+		MessageEN string `json:"message_en"`
+	}{status, vi, en})
+	if err != nil {
+		panic(err)
+	}
+	return b[1:] // without "{"
+}
+
+// receiptJSON encodes a receipt. Tracking codes are letters and digits, so
+// they need no escaping.
+func receiptJSON(code string, tail []byte) []byte {
+	b := make([]byte, 0, 160+len(tail))
+	b = append(b, `{"tracking_code":"`...)
+	b = append(b, code...)
+	b = append(b, `","status_url":"`...)
+	b = append(b, statusURL(code)...)
+	b = append(b, `","status_page":"`...)
+	b = append(b, statusPage(code)...)
+	b = append(b, `",`...)
+	return append(b, tail...)
 }
 
 // submitApplication checks a registration in full and queues it. It answers
@@ -97,7 +133,7 @@ func (s *server) submitApplication(c echo.Context) error {
 				"send the registration as JSON (Content-Type: application/json), got "+ct)
 		}
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, enrollment.MaxFormBytes+1))
+	body, err := readBody(req)
 	if err != nil {
 		s.Metrics.Reject("bad_request")
 		return enrollment.Errorf(enrollment.CodeBadRequest, "Không đọc được nội dung yêu cầu", "cannot read the request body")
@@ -123,16 +159,11 @@ func (s *server) submitApplication(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	url := statusURL(rec.TrackingCode)
-	c.Response().Header().Set(echo.HeaderLocation, url)
+	c.Response().Header().Set(echo.HeaderLocation, statusURL(rec.TrackingCode))
 	if rec.Repeated {
-		return c.JSON(http.StatusOK, submitted{TrackingCode: rec.TrackingCode, StatusURL: url, StatusPage: statusPage(rec.TrackingCode), Status: "repeated",
-			Message:   "Hồ sơ này đã được gửi trước đó; mã tra cứu vẫn là mã cũ",
-			MessageEN: "this registration was already submitted; the tracking code is the first one"})
+		return c.JSONBlob(http.StatusOK, receiptJSON(rec.TrackingCode, repeatedTail))
 	}
-	return c.JSON(http.StatusAccepted, submitted{TrackingCode: rec.TrackingCode, StatusURL: url, StatusPage: statusPage(rec.TrackingCode), Status: string(enrollment.StatusQueued),
-		Message:   "Đã tiếp nhận hồ sơ. Hãy lưu mã tra cứu để theo dõi kết quả.",
-		MessageEN: "registration accepted. Keep the tracking code to follow its status."})
+	return c.JSONBlob(http.StatusAccepted, receiptJSON(rec.TrackingCode, queuedTail))
 }
 
 // applicationStatus answers from the status document in Redis, or from
@@ -181,4 +212,16 @@ func (s *server) intakeState(c echo.Context) error {
 		intake.State
 		At time.Time `json:"at"`
 	}{st, s.NowFunc().UTC()})
+}
+
+// readBody reads at most MaxFormBytes+1 bytes of a request body, into a
+// buffer sized from Content-Length when the client sent one.
+func readBody(req *http.Request) ([]byte, error) {
+	n := req.ContentLength
+	if n < 0 || n > enrollment.MaxFormBytes {
+		n = 512
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n+1))
+	_, err := buf.ReadFrom(io.LimitReader(req.Body, enrollment.MaxFormBytes+1))
+	return buf.Bytes(), err
 }

@@ -125,14 +125,15 @@ type Receipt struct {
 // backlog is past the ceiling and CodeUnavailable when Redis cannot be
 // reached; in both cases nothing was queued.
 func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt, error) {
-	hash := formHash(a)
-	if err := stamp(a, q.cfg.NowFunc()); err != nil {
-		return Receipt{}, err
-	}
-	payload, err := json.Marshal(a)
+	content, err := json.Marshal(contentOf(a))
 	if err != nil {
 		return Receipt{}, fmt.Errorf("encode application: %w", err)
 	}
+	hash := formHash(content)
+	if err := stamp(a, q.cfg.NowFunc()); err != nil {
+		return Receipt{}, err
+	}
+	payload := entryPayload(a, content)
 	doc, err := json.Marshal(enrollment.NewStatusView(a, enrollment.StatusQueued, time.Time{}))
 	if err != nil {
 		return Receipt{}, fmt.Errorf("encode status: %w", err)
@@ -200,21 +201,43 @@ func (q *Queue) Status(ctx context.Context, code string) (doc []byte, ok bool, e
 // Ping checks that Redis answers.
 func (q *Queue) Ping(ctx context.Context) error { return q.rdb.Ping(ctx).Err() }
 
+// content is what a parent submitted, normalized: the part of an
+// application that two submissions are compared by.
+type content struct {
+	Level         enrollment.Level     `json:"level"`
+	SchoolYear    int                  `json:"school_year"`
+	Child         enrollment.Child     `json:"child"`
+	Residence     enrollment.Residence `json:"residence"`
+	Guardian      enrollment.Guardian  `json:"guardian"`
+	PriorityGroup int                  `json:"priority_group"`
+	Choices       []string             `json:"choices"`
+}
+
+func contentOf(a *enrollment.Application) content {
+	return content{a.Level, a.SchoolYear, a.Child, a.Residence, a.Guardian, a.PriorityGroup, a.Choices}
+}
+
 // formHash identifies the content of a registration, to tell a repeated
 // submission of the same form (answered 200 with the first code) from a
 // different form for the same child (answered 409).
-func formHash(a *enrollment.Application) string {
-	b, _ := json.Marshal(struct {
-		L  enrollment.Level
-		Y  int
-		C  enrollment.Child
-		R  enrollment.Residence
-		G  enrollment.Guardian
-		P  int
-		Ch []string
-	}{a.Level, a.SchoolYear, a.Child, a.Residence, a.Guardian, a.PriorityGroup, a.Choices})
-	sum := sha256.Sum256(b)
+func formHash(content []byte) string {
+	sum := sha256.Sum256(content)
 	return hex.EncodeToString(sum[:12])
+}
+
+// entryPayload is the stream entry of an application: its content with the
+// id, tracking code and submission time spliced in front, which decodes as
+// an enrollment.Application. The content is encoded once per request.
+func entryPayload(a *enrollment.Application, content []byte) []byte {
+	b := make([]byte, 0, len(content)+128)
+	b = append(b, `{"id":"`...)
+	b = append(b, a.ID...)
+	b = append(b, `","tracking_code":"`...)
+	b = append(b, a.TrackingCode...)
+	b = append(b, `","submitted_at":"`...)
+	b = a.SubmittedAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `",`...)
+	return append(b, content[1:]...) // content is a JSON object: drop its "{"
 }
 
 // State returns a snapshot of the intake stream, or CodeUnavailable.
