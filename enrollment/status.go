@@ -41,16 +41,18 @@ var statusText = map[Status][2]string{
 
 // StatusView is what GET /api/v1/applications/{code} shows the holder of a
 // tracking code. It carries nothing the holder did not submit, and the
-// child's name only abbreviated.
+// child's name only abbreviated. While an application is queued (for
+// moments, until a worker stores it) it shows only the code, the state
+// and the submission time.
 type StatusView struct {
 	TrackingCode      string     `json:"tracking_code"`
 	Status            Status     `json:"status"`
 	StatusText        string     `json:"status_text"`
 	StatusTextEN      string     `json:"status_text_en"`
-	Level             Level      `json:"level"`
-	SchoolYear        int        `json:"school_year"`
-	Child             string     `json:"child"`
-	Choices           []string   `json:"choices"`
+	Level             Level      `json:"level,omitempty"`
+	SchoolYear        int        `json:"school_year,omitempty"`
+	Child             string     `json:"child,omitempty"`
+	Choices           []string   `json:"choices,omitempty"`
 	SubmittedAt       time.Time  `json:"submitted_at"`
 	ReceivedAt        *time.Time `json:"received_at,omitempty"`
 	FirstTrackingCode string     `json:"first_tracking_code,omitempty"`

@@ -206,7 +206,7 @@ func buildRows(in *benchInput) []row {
 	intake := get("intake")
 	if intake != nil {
 		ratio := ratioOf(intake.Throughput, ceiling)
-		rows = append(rows, mk("intake, buffered (→ Redis stream → 202)",
+		rows = append(rows, mk("intake, buffered (→ Redis stream → 202; API alone)",
 			thousands(intake.Throughput)+" req/s", ms2(intake.Latency.P50), ms2(intake.Latency.P99), fmt.Sprintf("%.2f", ratio),
 			fmt.Sprintf("≥ %.2f and p99 < %.0f ms", targetIntakeRatio, targetP99),
 			verdict(ceiling > 0, ratio >= targetIntakeRatio && intake.Latency.P99 < targetP99)))
@@ -219,6 +219,12 @@ func buildRows(in *benchInput) []row {
 			fmt.Sprintf("≥ %.0f%% of asked, p99 < %.0f ms", targetAchieved*100, targetP99),
 			verdict(true, ach >= targetAchieved && r.Latency.P99 < targetP99)))
 		cost(r)
+	}
+	if r := in.reports["surgedrain"]; r != nil && r.Drain != nil {
+		d := r.Drain
+		rows = append(rows, mk("  then the backlog drained (worker started after)",
+			fmt.Sprintf("%s rows in %.2fs (%s rows/s)", thousands(float64(d.Backlog)), d.Seconds, thousands(d.RowsPerSec)), "", "", "",
+			"(drains in seconds)", verdict(true, d.Drained)))
 	}
 	if r := get("direct"); r != nil {
 		times := ratioOf(valueOr(intake, func(r *report) float64 { return r.Throughput }), r.Throughput)

@@ -2,6 +2,7 @@ package intake_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -173,8 +174,12 @@ func TestSubmitAndDrain(t *testing.T) {
 		t.Fatalf("stream length = %d, want %d before any worker runs", st.Length, n)
 	}
 	doc, ok, err := b.queue.Status(t.Context(), codes[0])
-	if err != nil || !ok || !contains(doc, `"status":"queued"`) {
-		t.Errorf("Status before draining = %s, %v, %v; want queued", doc, ok, err)
+	var queued enrollment.StatusView
+	if err != nil || !ok || json.Unmarshal(doc, &queued) != nil {
+		t.Fatalf("Status before draining = %s, %v, %v", doc, ok, err)
+	}
+	if queued.Status != enrollment.StatusQueued || queued.TrackingCode != codes[0] || !queued.SubmittedAt.Equal(testNow) || queued.StatusText == "" {
+		t.Errorf("Status before draining = %+v, want queued with its code and submission time", queued)
 	}
 
 	b.runWorker(t, intake.WorkerConfig{BatchSize: 100}, nil)

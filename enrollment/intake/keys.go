@@ -1,7 +1,7 @@
 package intake
 
 import (
-	"fmt"
+	"strconv"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
 )
@@ -23,7 +23,7 @@ func (k Keys) Group() string { return "store" }
 
 // Child is the key guarding one application per child, level and year.
 func (k Keys) Child(level enrollment.Level, year int, idNumber string) string {
-	return fmt.Sprintf("%s:child:%s:%d:%s", k.Prefix, level, year, idNumber)
+	return k.Prefix + ":child:" + string(level) + ":" + strconv.Itoa(year) + ":" + idNumber
 }
 
 // App is the key of the public status document of a tracking code.

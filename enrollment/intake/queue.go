@@ -134,10 +134,10 @@ func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt,
 		return Receipt{}, err
 	}
 	payload := entryPayload(a, content)
-	doc, err := json.Marshal(enrollment.NewStatusView(a, enrollment.StatusQueued, time.Time{}))
-	if err != nil {
-		return Receipt{}, fmt.Errorf("encode status: %w", err)
-	}
+	// Until a worker stores the application and writes its full status
+	// document, the status key holds only a mark and the submission time:
+	// the intake path encodes nothing more.
+	doc := a.SubmittedAt.AppendFormat([]byte(queuedMark), time.RFC3339Nano)
 	k := q.cfg.Keys
 	keys := []string{k.Child(a.Level, a.SchoolYear, a.Child.IDNumber), k.Stream(), k.App(a.TrackingCode)}
 	res, err := submitScript.Run(ctx, q.cmd, keys,
@@ -195,7 +195,26 @@ func (q *Queue) Status(ctx context.Context, code string) (doc []byte, ok bool, e
 		q.log.Warn("intake: status lookup in redis failed", "err", err)
 		return nil, false, q.unavailable()
 	}
+	if at, ok := strings.CutPrefix(string(b), queuedMark); ok {
+		return queuedDoc(code, at)
+	}
 	return b, true, nil
+}
+
+// queuedMark starts the status key of an application not yet stored.
+const queuedMark = "q "
+
+// queuedDoc is the status document of an application not yet stored: its
+// code, its state and when it was submitted.
+func queuedDoc(code, submittedAt string) ([]byte, bool, error) {
+	t, err := time.Parse(time.RFC3339Nano, submittedAt)
+	if err != nil {
+		return nil, false, fmt.Errorf("status of %s: bad submission time %q", code, submittedAt)
+	}
+	v := enrollment.StatusView{TrackingCode: code, SubmittedAt: t}
+	v.SetStatus(enrollment.StatusQueued)
+	b, err := json.Marshal(v)
+	return b, err == nil, err
 }
 
 // Ping checks that Redis answers.

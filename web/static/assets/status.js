@@ -108,6 +108,7 @@
   }
 
   async function schoolNamesOf(v) {
+    if (!v.level) return new Map(); // queued: stored moments from now
     try {
       return await names(v.level, v.school_year);
     } catch (e) {
@@ -154,8 +155,8 @@
 
     const dl = el("dl", { class: "facts" });
     const row = (vi, e, ...dd) => dl.append(el("dt", {}, vi, en(e, true)), el("dd", {}, ...dd));
-    row("Cấp học", "Level", `${lv.vi} `, en(`(${lv.en})`));
-    row("Năm học", "School year", schoolYear(v.school_year));
+    if (v.level) row("Cấp học", "Level", `${lv.vi} `, en(`(${lv.en})`));
+    if (v.school_year) row("Năm học", "School year", schoolYear(v.school_year));
     if (v.child) row("Trẻ", "Child", el("span", { id: "status-child" }, v.child));
     if (v.choices && v.choices.length) {
       row("Nguyện vọng", "Choices", el("ol", { id: "status-choices" }, v.choices.map((c) => el("li", {},
