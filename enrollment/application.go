@@ -12,8 +12,10 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Form is a registration as a parent submits it (POST /api/v1/applications).
-type Form struct {
+// Registration is what a parent states about a child: the level and year,
+// the child, the residence, the guardian, the priority group and the
+// ranked school choices.
+type Registration struct {
 	Level         Level     `json:"level"`
 	SchoolYear    int       `json:"school_year"`
 	Child         Child     `json:"child"`
@@ -21,7 +23,13 @@ type Form struct {
 	Guardian      Guardian  `json:"guardian"`
 	PriorityGroup int       `json:"priority_group"`
 	Choices       []string  `json:"choices"`
-	Consent       bool      `json:"consent"`
+}
+
+// Form is a registration as a parent submits it (POST /api/v1/applications),
+// with the consent to process the child's data.
+type Form struct {
+	Registration
+	Consent bool `json:"consent"`
 }
 
 // Child is the child being registered.
@@ -68,16 +76,12 @@ var Relations = []string{"father", "mother", "grandparent", "sibling", "guardian
 // TrackingCode are assigned at intake; SubmittedAt is when intake took it and
 // is never used for placement.
 type Application struct {
-	ID            string    `json:"id"`
-	TrackingCode  string    `json:"tracking_code"`
-	Level         Level     `json:"level"`
-	SchoolYear    int       `json:"school_year"`
-	Child         Child     `json:"child"`
-	Residence     Residence `json:"residence"`
-	Guardian      Guardian  `json:"guardian"`
-	PriorityGroup int       `json:"priority_group"`
-	Choices       []string  `json:"choices"`
-	SubmittedAt   time.Time `json:"submitted_at"`
+	ID           string `json:"id"`
+	TrackingCode string `json:"tracking_code"`
+	// Registration is the checked and normalized registration; two
+	// submissions for a child are the same when their registrations are.
+	Registration
+	SubmittedAt time.Time `json:"submitted_at"`
 }
 
 // Limits on free-text fields, in characters.
@@ -93,11 +97,11 @@ const (
 // *Error: CodeInvalid with every problem found, or CodeWindowClosed.
 func (c *Catalog) Check(f *Form, now time.Time) (*Application, error) {
 	v := &checker{}
-	a := &Application{
+	a := &Application{Registration: Registration{
 		Level:         f.Level,
 		SchoolYear:    f.SchoolYear,
 		PriorityGroup: f.PriorityGroup,
-	}
+	}}
 
 	var win Window
 	var winOK bool

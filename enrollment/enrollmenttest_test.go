@@ -17,7 +17,7 @@ func testCatalog() *enrollment.Catalog {
 // validForm returns a registration that passes every check at testNow: a
 // girl born in 2021 for grade 1 in 2027-2028, living in ward 00004.
 func validForm() *enrollment.Form {
-	return &enrollment.Form{
+	return &enrollment.Form{Registration: enrollment.Registration{
 		Level:      enrollment.LevelLop1,
 		SchoolYear: 2027,
 		Child: enrollment.Child{IDNumber: "001321012345", FullName: "Nguyễn Minh Anh", DateOfBirth: "2021-03-15",
@@ -29,6 +29,5 @@ func validForm() *enrollment.Form {
 		Guardian: enrollment.Guardian{FullName: "Trần Thị Hoa", Relation: "mother", IDNumber: "001190012345",
 			Phone: "0912345678", Email: "hoa@example.vn"},
 		Choices: []string{"TH-BADINH-01", "TH-BADINH-02"},
-		Consent: true,
-	}
+	}, Consent: true}
 }

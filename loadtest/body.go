@@ -256,7 +256,7 @@ func (g *generator) form(i uint64) *enrollment.Form {
 	dob := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, r.intn(365))
 
 	family := pickWeighted(familyNames, r.float())
-	f := &enrollment.Form{
+	f := &enrollment.Form{Registration: enrollment.Registration{
 		Level:      enrollment.Level(w.Level),
 		SchoolYear: w.SchoolYear,
 		Child: enrollment.Child{
@@ -268,8 +268,7 @@ func (g *generator) form(i uint64) *enrollment.Form {
 			PlaceOfBirth:  enrollment.Provinces[province],
 			OverAgeReason: reason,
 		},
-		Consent: true,
-	}
+	}, Consent: true}
 
 	ward := g.wards[searchCum(g.wardW, r.float())]
 	cur := enrollment.Address{Ward: ward.Code, Address: streetAddress(&r)}

@@ -69,15 +69,14 @@ func form(i int) *enrollment.Form {
 	if i%2 == 0 {
 		sex = enrollment.Male
 	}
-	return &enrollment.Form{
+	return &enrollment.Form{Registration: enrollment.Registration{
 		Level: enrollment.LevelLop1, SchoolYear: 2027,
 		Child: enrollment.Child{IDNumber: enrollment.MakeIDNumber("001", dob, sex, i), FullName: "Lê Văn Bình",
 			DateOfBirth: dob.Format(time.DateOnly), Sex: sex},
 		Residence: enrollment.Residence{Current: enrollment.Address{Ward: "00004", Group: "TDP 2"}},
 		Guardian:  enrollment.Guardian{FullName: "Lê Văn Cường", Relation: "father", Phone: "0987654321"},
 		Choices:   []string{"TH-BADINH-01"},
-		Consent:   true,
-	}
+	}, Consent: true}
 }
 
 func (b *bundle) app(t *testing.T, i int) *enrollment.Application {

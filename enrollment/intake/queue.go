@@ -125,7 +125,7 @@ type Receipt struct {
 // backlog is past the ceiling and CodeUnavailable when Redis cannot be
 // reached; in both cases nothing was queued.
 func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt, error) {
-	content, err := json.Marshal(contentOf(a))
+	content, err := json.Marshal(&a.Registration)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("encode application: %w", err)
 	}
@@ -219,22 +219,6 @@ func queuedDoc(code, submittedAt string) ([]byte, bool, error) {
 
 // Ping checks that Redis answers.
 func (q *Queue) Ping(ctx context.Context) error { return q.rdb.Ping(ctx).Err() }
-
-// content is what a parent submitted, normalized: the part of an
-// application that two submissions are compared by.
-type content struct {
-	Level         enrollment.Level     `json:"level"`
-	SchoolYear    int                  `json:"school_year"`
-	Child         enrollment.Child     `json:"child"`
-	Residence     enrollment.Residence `json:"residence"`
-	Guardian      enrollment.Guardian  `json:"guardian"`
-	PriorityGroup int                  `json:"priority_group"`
-	Choices       []string             `json:"choices"`
-}
-
-func contentOf(a *enrollment.Application) content {
-	return content{a.Level, a.SchoolYear, a.Child, a.Residence, a.Guardian, a.PriorityGroup, a.Choices}
-}
 
 // formHash identifies the content of a registration, to tell a repeated
 // submission of the same form (answered 200 with the first code) from a
