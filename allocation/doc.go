@@ -90,6 +90,13 @@
 //
 // # Files
 //
+// Input is read strictly, since a placement that silently misread its
+// file could not be defended: an empty seed is refused like a missing one
+// (it would make every lottery number predictable from the ids alone); a
+// location must give both lat and lon (a missing one is never read as 0);
+// unknown fields, scores for unknown students and a school chosen twice
+// are errors naming the record.
+//
 // Decode reads an instance file and EncodeInstance writes one;
 // Result.WriteJSON writes a result file. An instance file is
 //
