@@ -20,13 +20,22 @@ func (s *server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readyz answers 200 while registrations can be taken (Redis answers),
+// saying whether PostgreSQL answers too, and 503 otherwise.
 func (s *server) readyz(c echo.Context) error {
+	ctx := c.Request().Context()
 	if s.Ready != nil {
-		if err := s.Ready(c.Request().Context()); err != nil {
+		if err := s.Ready(ctx); err != nil {
 			return enrollment.Errorf(enrollment.CodeUnavailable, "Dịch vụ chưa sẵn sàng: "+err.Error(), "not ready: "+err.Error())
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	body := map[string]string{"status": "ready", "postgres": "ok"}
+	if s.Database != nil {
+		if err := s.Database(ctx); err != nil {
+			body["postgres"] = "unreachable: registrations are buffered until it is back"
+		}
+	}
+	return c.JSON(http.StatusOK, body)
 }
 
 type windowJSON struct {

@@ -27,8 +27,13 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
 	NowFunc  func() time.Time
-	// Ready reports whether the backing services answer.
+	// Ready reports whether registrations can be taken: the intake's Redis
+	// answers. /readyz fails without it.
 	Ready func(ctx context.Context) error
+	// Database reports whether PostgreSQL answers. /readyz shows it but does
+	// not fail without it: registrations wait in Redis while it is down, so
+	// a load balancer must keep sending them.
+	Database func(ctx context.Context) error
 }
 
 // NewServer returns the HTTP handler of the whole service.

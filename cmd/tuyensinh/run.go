@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime/debug"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -184,18 +183,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Gatherer: a.reg,
 		Logger:   a.log,
 		Ready: func(ctx context.Context) error {
-			var errs []string
-			if err := a.db.PingContext(ctx); err != nil {
-				errs = append(errs, "PostgreSQL: "+err.Error())
-			}
 			if err := a.rdb.Ping(ctx).Err(); err != nil {
-				errs = append(errs, "Redis: "+err.Error())
-			}
-			if len(errs) > 0 {
-				return errors.New(strings.Join(errs, "; "))
+				return fmt.Errorf("Redis: %w", err)
 			}
 			return nil
 		},
+		Database: func(ctx context.Context) error { return enrollment.Ping(ctx, a.db) },
 	})
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
