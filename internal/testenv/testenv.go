@@ -7,8 +7,10 @@ package testenv
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"strings"
@@ -62,7 +64,7 @@ func RandomName(prefix string) string {
 
 var (
 	templateOnce sync.Once
-	templateName string
+	template     string
 	templateErr  error
 )
 
@@ -77,8 +79,8 @@ func WithDatabase(u, name string) string {
 }
 
 // NewDatabase creates a fresh, migrated database for one test, dropped when
-// the test ends, and returns its URL. Databases are cloned from a template
-// migrated once per test process, which takes milliseconds.
+// the test ends, and returns its URL. Databases are cloned from a migrated
+// template (see makeTemplate), which takes milliseconds.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
 	admin, err := sqlx.Open("postgres", DatabaseURL())
@@ -91,13 +93,13 @@ func NewDatabase(t testing.TB) string {
 	if err := admin.PingContext(ctx); err != nil {
 		unavailable(t, "PostgreSQL", err)
 	}
-	templateOnce.Do(func() { templateName, templateErr = makeTemplate(ctx, admin) })
+	templateOnce.Do(func() { template, templateErr = makeTemplate(ctx, admin) })
 	if templateErr != nil {
 		t.Fatalf("migrate template database: %v", templateErr)
 	}
 	name := RandomName("ts_test_")
 	for attempt := 0; ; attempt++ {
-		_, err = admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, templateName))
+		_, err = admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, template))
 		if err == nil {
 			break
 		}
@@ -131,37 +133,91 @@ func DB(t testing.TB) *sqlx.DB {
 	return db
 }
 
-// makeTemplate creates (once per test process) a database migrated to the
-// latest schema, to clone test databases from.
+// makeTemplate returns the database, migrated to the latest schema, that
+// test databases are cloned from. Its name carries a digest of the
+// migrations, so every test process of every run shares it until the
+// schema changes; an advisory lock lets one process build it while the
+// others wait. Templates of older schemas, and test databases that killed
+// runs left behind, are dropped.
 func makeTemplate(ctx context.Context, admin *sqlx.DB) (string, error) {
-	name := RandomName("ts_tmpl_")
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		return "", err
-	}
-	db, err := sqlx.Open("postgres", WithDatabase(DatabaseURL(), name))
+	name, err := templateName()
 	if err != nil {
 		return "", err
 	}
-	_, err = migrations.Up(ctx, db.DB, nil)
-	db.Close()
+	conn, err := admin.Connx(ctx)
 	if err != nil {
 		return "", err
 	}
-	// Leftover templates of killed test runs are removed by later runs.
-	dropStaleTemplates(ctx, admin, name)
+	defer conn.Close()
+	const lockKey = 0x74730001 // "ts" templates
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, lockKey); err != nil {
+		return "", err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey)
+
+	var exists bool
+	if err := conn.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name); err != nil {
+		return "", err
+	}
+	if !exists {
+		// Built under another name and renamed once complete, so a
+		// template is never seen half-migrated.
+		building := RandomName("ts_build_")
+		if _, err := conn.ExecContext(ctx, `CREATE DATABASE `+building); err != nil {
+			return "", err
+		}
+		db, err := sqlx.Open("postgres", WithDatabase(DatabaseURL(), building))
+		if err != nil {
+			return "", err
+		}
+		_, err = migrations.Up(ctx, db.DB, nil)
+		db.Close()
+		if err != nil {
+			return "", err
+		}
+		if _, err := conn.ExecContext(ctx, `ALTER DATABASE `+building+` RENAME TO `+name); err != nil {
+			return "", err
+		}
+	}
+	dropStale(ctx, conn, name)
 	return name, nil
 }
 
-func dropStaleTemplates(ctx context.Context, admin *sqlx.DB, keep string) {
+// templateName names the template after a digest of the migrations.
+func templateName() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(migrations.FS, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return "ts_tmpl_" + hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+// dropStale drops templates of other schemas, and test or build databases
+// that killed runs left, once they are two hours old and nobody is
+// connected to them (a run of another checkout may still clone its own).
+func dropStale(ctx context.Context, conn *sqlx.Conn, keep string) {
 	var names []string
-	const q = `SELECT datname FROM pg_database WHERE (datname LIKE 'ts_tmpl_%' OR datname LIKE 'ts_test_%')
-AND datname <> $1 AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = pg_database.datname)
+	const q = `SELECT datname FROM pg_database
+WHERE datname <> $1 AND (datname LIKE 'ts_tmpl_%' OR datname LIKE 'ts_test_%' OR datname LIKE 'ts_build_%')
+AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = pg_database.datname)
 AND (pg_stat_file('base/' || oid || '/PG_VERSION')).modification < now() - interval '2 hours'`
-	if err := admin.SelectContext(ctx, &names, q, keep); err != nil {
+	if err := conn.SelectContext(ctx, &names, q, keep); err != nil {
 		return
 	}
 	for _, n := range names {
-		admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+n)
+		conn.ExecContext(ctx, `DROP DATABASE IF EXISTS `+n)
 	}
 }
 
