@@ -184,7 +184,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Logger:   a.log,
 		Ready: func(ctx context.Context) error {
 			if err := a.rdb.Ping(ctx).Err(); err != nil {
-				return fmt.Errorf("Redis: %w", err)
+				return fmt.Errorf("redis: %w", err)
 			}
 			return nil
 		},
