@@ -105,9 +105,6 @@ func NewQueue(rdb *redis.Client, cfg Config, m *Metrics, autoPipeline bool) (*Qu
 	return q, nil
 }
 
-// Keys returns the queue's key names.
-func (q *Queue) Keys() Keys { return q.cfg.Keys }
-
 // Receipt is the answer to a submission.
 type Receipt struct {
 	TrackingCode string
@@ -216,9 +213,6 @@ func queuedDoc(code, submittedAt string) ([]byte, bool, error) {
 	b, err := json.Marshal(v)
 	return b, err == nil, err
 }
-
-// Ping checks that Redis answers.
-func (q *Queue) Ping(ctx context.Context) error { return q.rdb.Ping(ctx).Err() }
 
 // formHash identifies the content of a registration, to tell a repeated
 // submission of the same form (answered 200 with the first code) from a
