@@ -2,6 +2,7 @@ package intake
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
 )
@@ -31,3 +32,8 @@ func (k Keys) App(code string) string { return k.Prefix + ":app:" + code }
 
 // Catalog is the key of the copy of the reference data.
 func (k Keys) Catalog() string { return k.Prefix + ":catalog" }
+
+// DefaultKeyTTL is how long a registration's duplicate guard and status
+// document stay in Redis: past the window and its placement, after which
+// PostgreSQL answers for the code.
+const DefaultKeyTTL = 60 * 24 * time.Hour

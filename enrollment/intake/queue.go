@@ -60,7 +60,7 @@ func (c *Config) defaults() {
 		c.RetryAfter = 5 * time.Second
 	}
 	if c.KeyTTL <= 0 {
-		c.KeyTTL = 60 * 24 * time.Hour
+		c.KeyTTL = DefaultKeyTTL
 	}
 	if c.NowFunc == nil {
 		c.NowFunc = time.Now

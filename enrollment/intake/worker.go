@@ -68,7 +68,7 @@ func (c *WorkerConfig) defaults() {
 		c.MaxDeliveries = 5
 	}
 	if c.KeyTTL <= 0 {
-		c.KeyTTL = 60 * 24 * time.Hour
+		c.KeyTTL = DefaultKeyTTL
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
