@@ -73,10 +73,12 @@ cleanup() {
 trap cleanup EXIT
 
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on.
+# Ports come from below Linux's ephemeral range (32768 and up), where the
+# run's own outgoing connections could already hold the one picked.
 free_port() {
 	local p
 	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
@@ -125,6 +127,26 @@ start_worker() {
 		LOG_LEVEL=warn LOG_FORMAT=text "$BIN" worker >"$WORK/$name.worker.log" 2>&1 &
 	WORKER_PID=$!
 	PIDS+=("$WORKER_PID")
+}
+
+# timed_drain LABEL SERVER DB URL CODES TIMEOUT: watches the backlog of
+# server SERVER's stream (loadtest -scenario drain, report LABEL.json),
+# starts its worker process (start_worker; sets WORKER_PID) and waits until
+# the backlog is stored and its CODES verified in DB; records a failure.
+timed_drain() {
+	local label=$1 server=$2 db=$3 url=$4 codes=$5 timeout=$6
+	wait_quiet
+	say "running $label: starting a worker process on the backlog"
+	"$LT" -json -label "$label" -target "$url" -scenario drain -codes "$codes" \
+		-database-url "$(dburl "$db")" -drain-timeout "$timeout" >"$WORK/$label.json" 2>"$WORK/$label.progress" &
+	local watch_pid=$!
+	PIDS+=("$watch_pid")
+	sleep 1
+	start_worker "$server" "$db"
+	if ! wait "$watch_pid"; then
+		FAILED+=("$label")
+		say "$label FAILED (see $WORK/$label.json)"
+	fi
 }
 
 stop_pid() {
@@ -223,19 +245,8 @@ if [ "${rate60:-0}" -gt 0 ]; then
 		-wait-drain=false -verify=false -codes-out "$WORK/intake60.codes"
 fi
 cat "$WORK"/intake*.codes >"$WORK/surge.codes"
-wait_quiet
-say "running surgedrain: starting the worker on the surge's backlog"
-"$LT" -json -label surgedrain -target "$SERVER_URL" -scenario drain -codes "$WORK/surge.codes" \
-	-database-url "$(dburl tuyensinh_bench)" -drain-timeout 10m >"$WORK/surgedrain.json" 2>"$WORK/surgedrain.progress" &
-watch_pid=$!
-PIDS+=("$watch_pid")
-sleep 1
-start_worker main tuyensinh_bench
+timed_drain surgedrain main tuyensinh_bench "$SERVER_URL" "$WORK/surge.codes" 10m
 main_worker=$WORKER_PID
-if ! wait "$watch_pid"; then
-	FAILED+=(surgedrain)
-	say "surgedrain FAILED (see $WORK/surgedrain.json)"
-fi
 load status -target "$SERVER_URL" -scenario status -connections $CONNS -duration "$DUR" -codes "$WORK/intake.codes"
 intake_tp=$(json_num "$WORK/intake.json" throughput)
 peak=$(awk -v c="${intake_tp:-1000}" 'BEGIN { printf "%d", c * 1.3 }')
@@ -263,22 +274,8 @@ start_server drain tuyensinh_bench_drain INTAKE_CEILING=0 -- -workers=false
 drain_url=$SERVER_URL
 load drainfill -target "$SERVER_URL" -scenario intake -connections $CONNS -duration 10m -max-requests "$DRAIN_N" \
 	-dup 0 -invalid 0 -wait-drain=false -verify=false -codes-out "$WORK/drain.codes"
-wait_quiet
-say "running drain: starting a worker process on a backlog of $DRAIN_N"
-"$LT" -json -label drain -target "$drain_url" -scenario drain -codes "$WORK/drain.codes" \
-	-database-url "$(dburl tuyensinh_bench_drain)" -drain-timeout 5m >"$WORK/drain.json" 2>"$WORK/drain.progress" &
-watch_pid=$!
-PIDS+=("$watch_pid")
-sleep 1
-env DATABASE_URL="$(dburl tuyensinh_bench_drain)" REDIS_URL="$REDIS_URL" REDIS_PREFIX="$RUN-drain" LOG_LEVEL=warn LOG_FORMAT=text \
-	"$BIN" worker >"$WORK/drain.worker.log" 2>&1 &
-worker_pid=$!
-PIDS+=("$worker_pid")
-if ! wait "$watch_pid"; then
-	FAILED+=(drain)
-	say "drain FAILED (see $WORK/drain.json)"
-fi
-stop_pid "$worker_pid"
+timed_drain drain drain tuyensinh_bench_drain "$drain_url" "$WORK/drain.codes" 5m
+stop_pid "$WORKER_PID"
 stop_pid "$SERVER_PID"
 
 # --- 5. Memory: BENCH_MEMORY_N registrations through one server ----------
