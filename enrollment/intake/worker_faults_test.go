@@ -1,0 +1,287 @@
+package intake_test
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/intake"
+	"github.com/tuyensinh/tuyensinh/internal/testenv"
+)
+
+// proxied is a database the workers reach through a proxy the test can
+// cut, and a direct handle on it for the test's own checks.
+type proxied struct {
+	direct *sqlx.DB
+	store  *enrollment.Store // through the proxy
+	proxy  *testenv.Proxy
+}
+
+func proxiedDatabase(t *testing.T) *proxied {
+	t.Helper()
+	dbURL := testenv.NewDatabase(t)
+	direct, err := sqlx.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { direct.Close() })
+	if err := enrollment.NewStore(direct).SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.NewProxy(t, pgAddr(t))
+	viaProxy, err := sqlx.Open("postgres", withHost(t, dbURL, proxy.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { viaProxy.Close() })
+	return &proxied{direct: direct, store: enrollment.NewStore(viaProxy), proxy: proxy}
+}
+
+// startWorker runs a worker until stop is called (as a kill would stop it:
+// what it holds stays pending with it) or the test ends.
+func (b *bundle) startWorker(t *testing.T, cfg intake.WorkerConfig, saver intake.Saver) (stop func()) {
+	t.Helper()
+	cfg.Keys = b.keys
+	w := intake.NewWorker(b.rdb, saver, cfg, b.metrics)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := w.Run(ctx); err != nil {
+			t.Errorf("worker %s: %v", cfg.Consumer, err)
+		}
+	}()
+	stop = sync.OnceFunc(func() {
+		cancel()
+		<-done
+	})
+	t.Cleanup(stop)
+	return stop
+}
+
+// submit queues the registrations from..to-1 and returns their codes.
+func (b *bundle) submit(t *testing.T, from, to int) []string {
+	t.Helper()
+	codes := make([]string, 0, to-from)
+	for i := from; i < to; i++ {
+		rec, err := b.queue.Submit(t.Context(), b.app(t, i))
+		if err != nil {
+			t.Fatalf("Submit(%d) = %v", i, err)
+		}
+		codes = append(codes, rec.TrackingCode)
+	}
+	return codes
+}
+
+func (b *bundle) pending(t *testing.T) []redis.XPendingExt {
+	t.Helper()
+	p, err := b.rdb.XPendingExt(t.Context(), &redis.XPendingExtArgs{
+		Stream: b.keys.Stream(), Group: b.keys.Group(), Start: "-", End: "+", Count: 100_000}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// failures is how many entries have data failures counted.
+func (b *bundle) failures(t *testing.T) int64 {
+	t.Helper()
+	n, err := b.rdb.HLen(t.Context(), b.keys.Failures()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (b *bundle) deadLetters(t *testing.T) []redis.XMessage {
+	t.Helper()
+	dead, err := b.rdb.XRange(t.Context(), b.keys.Dead(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dead
+}
+
+// checkReceived fails the test unless every code's status document says
+// the application is stored.
+func (b *bundle) checkReceived(t *testing.T, codes []string) {
+	t.Helper()
+	for _, c := range codes {
+		doc, ok, err := b.queue.Status(t.Context(), c)
+		if err != nil || !ok || !contains(doc, `"status":"received"`) {
+			t.Errorf("Status(%s) = %s, %v, %v; want received", c, doc, ok, err)
+			return
+		}
+	}
+}
+
+// TestOutageWithWorkerReplaced: two workers, PostgreSQL unreachable, one
+// worker killed during the outage and replaced by a worker with another
+// name that reclaims quickly. Redis counts a delivery at every re-read and
+// every reclaim, so during the outage each pending entry is delivered
+// more often than the allowed failures; none of that is the entries' fault.
+// Once PostgreSQL is back every application is stored exactly once and
+// nothing is dead-lettered.
+func TestOutageWithWorkerReplaced(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	pg := proxiedDatabase(t)
+	const n, maxFailures = 400, 2
+	stopA := b.startWorker(t, intake.WorkerConfig{Consumer: "a", BatchSize: 50, MaxDeliveries: maxFailures}, pg.store)
+	b.startWorker(t, intake.WorkerConfig{Consumer: "b", BatchSize: 50, MaxDeliveries: maxFailures}, pg.store)
+
+	codes := b.submit(t, 0, n/2)
+	pg.proxy.Down()
+	codes = append(codes, b.submit(t, n/2, n)...)
+	waitFor(t, "worker a holding entries during the outage", func() bool {
+		for _, e := range b.pending(t) {
+			if e.Consumer == "a" {
+				return true
+			}
+		}
+		return false
+	})
+	stopA()
+	// The replacement reclaims in pages larger than the backlog, so that it
+	// takes over every idle entry during the outage.
+	b.startWorker(t, intake.WorkerConfig{Consumer: "c", BatchSize: 1000, MaxDeliveries: maxFailures,
+		MinIdle: 100 * time.Millisecond, ReclaimEvery: 50 * time.Millisecond}, pg.store)
+	// Keep PostgreSQL away until the replacement has taken over what the
+	// killed worker held and Redis has delivered every pending entry more
+	// than maxFailures times (or something was dead-lettered already).
+	waitFor(t, "the killed worker's entries reclaimed and redelivered", func() bool {
+		if b.state(t).DeadLetters > 0 {
+			return true
+		}
+		p := b.pending(t)
+		for _, e := range p {
+			if e.Consumer == "a" || e.RetryCount <= maxFailures {
+				return false
+			}
+		}
+		return len(p) > 0
+	})
+	if got := count(t, pg.direct, `SELECT count(*) FROM applications`); got >= n {
+		t.Fatalf("stored %d of %d before PostgreSQL came back", got, n)
+	}
+	pg.proxy.Up()
+
+	waitFor(t, "the stream emptied", func() bool { st := b.state(t); return st.Length == 0 && st.Pending == 0 })
+	if st := b.state(t); st.DeadLetters != 0 {
+		t.Errorf("dead letters = %d, want 0: an outage and a restart are not the entries' fault", st.DeadLetters)
+	}
+	if got := count(t, pg.direct, `SELECT count(*) FROM applications`); got != n {
+		t.Errorf("applications = %d, want %d", got, n)
+	}
+	var stored int
+	if err := pg.direct.Get(&stored, `SELECT count(DISTINCT tracking_code) FROM applications WHERE tracking_code = ANY($1)`, codesArray(codes)); err != nil {
+		t.Fatal(err)
+	}
+	if stored != n {
+		t.Errorf("stored %d of the %d tracking codes given out", stored, n)
+	}
+	if got := count(t, pg.direct, `SELECT count(*) FROM duplicate_submissions`); got != 0 {
+		t.Errorf("duplicate submissions = %d, want 0", got)
+	}
+	if got := b.failures(t); got != 0 {
+		t.Errorf("entries with data failures counted = %d, want 0", got)
+	}
+	b.checkReceived(t, codes)
+}
+
+// poisonApp returns an application as a producer would queue it, changed
+// by spoil into one the database refuses.
+func (b *bundle) poisonApp(t *testing.T, i int, spoil func(*enrollment.Application)) string {
+	t.Helper()
+	a := b.app(t, i)
+	a.ID, a.TrackingCode, a.SubmittedAt = uuid.Must(uuid.NewV7()).String(), enrollment.NewTrackingCode(), testNow
+	spoil(a)
+	raw, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
+
+// xadd puts a raw entry on the intake stream and returns its id.
+func (b *bundle) xadd(t *testing.T, payload string) string {
+	t.Helper()
+	id, err := b.rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: b.keys.Stream(), Values: []any{"a", payload}}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// digits returns n pseudo-random decimal digits: unlike a repeated
+// pattern, they do not compress small enough to fit in an index row.
+func digits(n int) string {
+	r := rand.New(rand.NewPCG(1, 2))
+	var s strings.Builder
+	for range n {
+		s.WriteByte(byte('0' + r.IntN(10)))
+	}
+	return s.String()
+}
+
+// TestPoisonEntries: an entry of each kind of poison among 2,000 good
+// ones — one that does not decode, one the database refuses by a
+// constraint, one it refuses with an error of no known kind (an index row
+// too large, SQLSTATE 54000). Every good one is stored, exactly the three
+// are dead-lettered, nothing stays pending.
+func TestPoisonEntries(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const n = 2000
+	var codes []string
+	poison := map[string]string{} // entry id → what the reason must say
+	codes = append(codes, b.submit(t, 0, 500)...)
+	poison[b.xadd(t, "{not json")] = "cannot decode"
+	codes = append(codes, b.submit(t, 500, 1000)...)
+	poison[b.xadd(t, b.poisonApp(t, n+1, func(a *enrollment.Application) { a.PriorityGroup = 9 }))] = "23514"
+	codes = append(codes, b.submit(t, 1000, 1500)...)
+	poison[b.xadd(t, b.poisonApp(t, n+2, func(a *enrollment.Application) { a.Child.IDNumber = digits(9000) }))] = "54000"
+	codes = append(codes, b.submit(t, 1500, n)...)
+
+	cfg := intake.WorkerConfig{BatchSize: 500, MaxDeliveries: 3}
+	b.runWorker(t, cfg, nil)
+	cfg.Consumer = "w2"
+	b.runWorker(t, cfg, nil)
+	waitFor(t, "the stream emptied", func() bool { st := b.state(t); return st.Length == 0 && st.Pending == 0 })
+
+	if got := b.count(t, `SELECT count(*) FROM applications WHERE tracking_code = ANY($1)`, codesArray(codes)); got != n {
+		t.Errorf("good applications stored = %d, want %d", got, n)
+	}
+	if got := b.count(t, `SELECT count(*) FROM applications`); got != n {
+		t.Errorf("applications = %d, want %d", got, n)
+	}
+	dead := b.deadLetters(t)
+	if len(dead) != len(poison) {
+		t.Errorf("dead letters = %d, want %d", len(dead), len(poison))
+	}
+	for _, m := range dead {
+		entry, _ := m.Values["entry"].(string)
+		reason, _ := m.Values["reason"].(string)
+		want, ok := poison[entry]
+		if !ok {
+			t.Errorf("entry %s dead-lettered (%s), want only the poison ones", entry, reason)
+			continue
+		}
+		if !strings.Contains(reason, want) {
+			t.Errorf("entry %s dead-lettered with reason %q, want it to say %q", entry, reason, want)
+		}
+	}
+	if got := b.failures(t); got != 0 {
+		t.Errorf("entries with data failures still counted = %d, want 0", got)
+	}
+	b.checkReceived(t, codes[:10])
+}
