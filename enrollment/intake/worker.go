@@ -322,24 +322,11 @@ func (w *Worker) finish(ctx context.Context, done []string, apps []*enrollment.A
 	pipe := w.rdb.Pipeline()
 	for i, a := range apps {
 		s := stored[i]
-		st := enrollment.StatusReceived
-		var view enrollment.StatusView
-		switch s.Outcome {
-		case enrollment.OutcomeDuplicate:
-			view = enrollment.NewStatusView(a, enrollment.StatusDuplicate, s.StoredAt)
-			view.FirstTrackingCode = s.FirstTrackingCode
-			view.Child, view.Choices = "", nil
-			w.metrics.Stored.WithLabelValues("duplicate").Inc()
-		case enrollment.OutcomeAlreadyStored:
-			view = enrollment.NewStatusView(a, st, s.StoredAt)
-			w.metrics.Stored.WithLabelValues("already_stored").Inc()
-		default:
-			view = enrollment.NewStatusView(a, st, s.StoredAt)
-			w.metrics.Stored.WithLabelValues("inserted").Inc()
+		w.metrics.Stored.WithLabelValues(outcomeName(s.Outcome)).Inc()
+		if s.Outcome == enrollment.OutcomeInserted {
 			w.metrics.Latency.Observe(now.Sub(a.SubmittedAt).Seconds())
 		}
-		doc, _ := json.Marshal(view)
-		pipe.Set(ctx, w.cfg.Keys.App(a.TrackingCode), doc, w.cfg.KeyTTL)
+		pipe.Set(ctx, w.cfg.Keys.App(a.TrackingCode), storedStatus(a, s), w.cfg.KeyTTL)
 	}
 	pipe.XAck(ctx, w.cfg.Keys.Stream(), w.cfg.Keys.Group(), done...)
 	pipe.XDel(ctx, w.cfg.Keys.Stream(), done...)
@@ -356,6 +343,33 @@ func (w *Worker) finish(ctx context.Context, done []string, apps []*enrollment.A
 		w.metrics.BatchSize.Observe(float64(len(apps)))
 	}
 	return nil
+}
+
+// storedStatus is the status document of an application once stored: it
+// replaces the queued mark Submit left.
+func storedStatus(a *enrollment.Application, s enrollment.Stored) []byte {
+	var view enrollment.StatusView
+	if s.Outcome == enrollment.OutcomeDuplicate {
+		view = enrollment.NewStatusView(a, enrollment.StatusDuplicate, s.StoredAt)
+		view.FirstTrackingCode = s.FirstTrackingCode
+		view.Child, view.Choices = "", nil
+	} else {
+		view = enrollment.NewStatusView(a, enrollment.StatusReceived, s.StoredAt)
+	}
+	doc, _ := json.Marshal(view) // a struct of strings and times always encodes
+	return doc
+}
+
+// outcomeName names a storing outcome in metrics and in what the operator
+// reads.
+func outcomeName(o enrollment.Outcome) string {
+	switch o {
+	case enrollment.OutcomeDuplicate:
+		return "duplicate"
+	case enrollment.OutcomeAlreadyStored:
+		return "already_stored"
+	}
+	return "inserted"
 }
 
 // deadLetter moves an entry to the dead-letter stream with the reason and

@@ -1,8 +1,11 @@
 package intake_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -284,4 +287,154 @@ func TestPoisonEntries(t *testing.T) {
 		t.Errorf("entries with data failures still counted = %d, want 0", got)
 	}
 	b.checkReceived(t, codes[:10])
+}
+
+// buggySaver stores through the real store but refuses, as a bug would,
+// every batch holding one of some tracking codes.
+type buggySaver struct {
+	store  *enrollment.Store
+	refuse map[string]bool
+}
+
+func (s buggySaver) SaveBatch(ctx context.Context, apps []*enrollment.Application) ([]enrollment.Stored, error) {
+	for _, a := range apps {
+		if s.refuse[a.TrackingCode] {
+			return nil, errors.New("a bug in the store")
+		}
+	}
+	return s.store.SaveBatch(ctx, apps)
+}
+
+// TestDeadLetterTooling: dead letters are listed without personal data,
+// shown with their payload, replayed into PostgreSQL (idempotently: an
+// application already stored is not stored twice) and dropped; a replayed
+// or dropped one leaves the dead-letter stream, one that fails again stays.
+func TestDeadLetterTooling(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	codes := b.submit(t, 0, 5)
+	garbage := b.xadd(t, "{not json")
+	bug := buggySaver{store: b.store, refuse: map[string]bool{codes[1]: true, codes[3]: true}}
+	b.runWorker(t, intake.WorkerConfig{MaxDeliveries: 2}, bug)
+	waitFor(t, "the stream emptied", func() bool { st := b.state(t); return st.Length == 0 && st.Pending == 0 })
+
+	var logs bytes.Buffer
+	d := intake.NewDeadLetters(b.rdb, b.store, intake.DeadLettersConfig{Keys: b.keys,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	list, err := d.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byCode := map[string]intake.DeadLetter{}
+	for _, dl := range list {
+		if dl.Payload != "" {
+			t.Errorf("List gave the payload of %s", dl.ID)
+		}
+		if dl.ID == "" || dl.Entry == "" || dl.Consumer != "w1" || dl.At.IsZero() {
+			t.Errorf("List entry %+v lacks its ids, consumer or time", dl)
+		}
+		byCode[dl.TrackingCode] = dl
+	}
+	if len(list) != 3 {
+		t.Fatalf("List = %d dead letters, want 3: %+v", len(list), list)
+	}
+	if dl := byCode[""]; dl.Entry != garbage || dl.Failures != 1 || !strings.HasPrefix(dl.Reason, "cannot decode") {
+		t.Errorf("undecodable dead letter = %+v, want entry %s, 1 failure, a decoding reason", dl, garbage)
+	}
+	for _, c := range []string{codes[1], codes[3]} {
+		if dl := byCode[c]; dl.Failures != 2 || dl.Reason != "a bug in the store" || dl.ApplicationID == "" {
+			t.Errorf("dead letter of %s = %+v, want 2 failures and the store's reason", c, dl)
+		}
+	}
+
+	first := byCode[codes[1]]
+	shown, err := d.Get(t.Context(), first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payload enrollment.Application
+	if err := json.Unmarshal([]byte(shown.Payload), &payload); err != nil || payload.TrackingCode != codes[1] {
+		t.Fatalf("Get(%s).Payload = %q, %v; want the application %s", first.ID, shown.Payload, err, codes[1])
+	}
+	if shown.Reason != first.Reason || shown.Entry != first.Entry {
+		t.Errorf("Get = %+v, want what List said: %+v", shown, first)
+	}
+
+	// The application of the second was stored meanwhile (say by an
+	// earlier replay whose answer was lost): replaying it stores nothing.
+	second := byCode[codes[3]]
+	shown2, err := d.Get(t.Context(), second.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app2 enrollment.Application
+	if err := json.Unmarshal([]byte(shown2.Payload), &app2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.SaveBatch(t.Context(), []*enrollment.Application{&app2}); err != nil {
+		t.Fatal(err)
+	}
+
+	// While PostgreSQL is unreachable a replay fails and keeps the entry.
+	pg := proxiedDatabase(t)
+	pg.proxy.Down()
+	down := intake.NewDeadLetters(b.rdb, pg.store, intake.DeadLettersConfig{Keys: b.keys})
+	if _, err := down.Replay(t.Context(), first.ID); !errors.Is(err, intake.ErrStoreUnavailable) {
+		t.Errorf("Replay with PostgreSQL down = %v, want ErrStoreUnavailable", err)
+	}
+
+	for c, want := range map[string]string{codes[1]: "inserted", codes[3]: "already_stored"} {
+		r, err := d.Replay(t.Context(), byCode[c].ID)
+		if err != nil || r.Outcome != want || r.TrackingCode != c {
+			t.Errorf("Replay(%s) = %+v, %v; want %s", byCode[c].ID, r, err, want)
+		}
+	}
+	if got := b.count(t, `SELECT count(*) FROM applications WHERE tracking_code = ANY($1)`, codesArray(codes)); got != len(codes) {
+		t.Errorf("applications stored = %d, want %d, each once", got, len(codes))
+	}
+	b.checkReceived(t, codes)
+	if _, err := d.Replay(t.Context(), first.ID); !errors.Is(err, intake.ErrNoDeadLetter) {
+		t.Errorf("second Replay(%s) = %v, want ErrNoDeadLetter", first.ID, err)
+	}
+	if got := b.count(t, `SELECT count(*) FROM applications`); got != len(codes) {
+		t.Errorf("applications after replaying twice = %d, want %d", got, len(codes))
+	}
+
+	// The undecodable one cannot be replayed: it stays, then is dropped.
+	junk := byCode[""]
+	if _, err := d.Replay(t.Context(), junk.ID); err == nil || !strings.Contains(err.Error(), "cannot decode") {
+		t.Errorf("Replay(undecodable) = %v, want a decoding error", err)
+	}
+	if list, err := d.List(t.Context()); err != nil || len(list) != 1 || list[0].ID != junk.ID {
+		t.Errorf("List after replays = %+v, %v; want only the undecodable one", list, err)
+	}
+	if _, err := d.Drop(t.Context(), junk.ID); err != nil {
+		t.Errorf("Drop(%s) = %v", junk.ID, err)
+	}
+	if _, err := d.Drop(t.Context(), junk.ID); !errors.Is(err, intake.ErrNoDeadLetter) {
+		t.Errorf("second Drop(%s) = %v, want ErrNoDeadLetter", junk.ID, err)
+	}
+	for _, id := range []string{"0-1", "not-an-id"} {
+		if _, err := d.Get(t.Context(), id); !errors.Is(err, intake.ErrNoDeadLetter) {
+			t.Errorf("Get(%q) = %v, want ErrNoDeadLetter", id, err)
+		}
+	}
+	if st := b.state(t); st.DeadLetters != 0 {
+		t.Errorf("dead letters left = %d, want 0", st.DeadLetters)
+	}
+	if got := b.failures(t); got != 0 {
+		t.Errorf("failure counts left = %d, want 0", got)
+	}
+
+	// Every use is logged, and no personal data with it.
+	for _, what := range []string{`"command":"list"`, `"command":"show"`, `"command":"replay"`, `"command":"drop"`, `"outcome":"already_stored"`} {
+		if !strings.Contains(logs.String(), what) {
+			t.Errorf("log lacks %s:\n%s", what, logs.String())
+		}
+	}
+	for _, secret := range []string{payload.Child.IDNumber, payload.Child.FullName, payload.Guardian.FullName, payload.Guardian.Phone, codes[1]} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("log holds personal data or a tracking code %q:\n%s", secret, logs.String())
+		}
+	}
 }
