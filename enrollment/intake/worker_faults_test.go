@@ -438,3 +438,68 @@ func TestDeadLetterTooling(t *testing.T) {
 		}
 	}
 }
+
+// outageMidSplit fails the first whole batch for no known reason and cuts
+// the database at that moment, so that the worker's entry-by-entry retries
+// meet an outage.
+type outageMidSplit struct {
+	store   *enrollment.Store
+	proxy   *testenv.Proxy
+	mu      sync.Mutex
+	cut     bool
+	singles int // single-entry attempts while cut
+	calls   int // attempts while cut
+}
+
+func (s *outageMidSplit) SaveBatch(ctx context.Context, apps []*enrollment.Application) ([]enrollment.Stored, error) {
+	s.mu.Lock()
+	if len(apps) > 1 && !s.cut {
+		s.cut = true
+		s.proxy.Down()
+		s.mu.Unlock()
+		return nil, errors.New("a bug in the store")
+	}
+	if s.cut {
+		s.calls++
+		if len(apps) == 1 {
+			s.singles++
+		}
+	}
+	s.mu.Unlock()
+	return s.store.SaveBatch(ctx, apps)
+}
+
+func (s *outageMidSplit) tried() (singles, calls int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.singles, s.calls
+}
+
+// TestOutageWhileSplitting: when the entry-by-entry retries of a failed
+// batch meet an unreachable database, the worker stops and counts nothing
+// against the entries; they are all stored once it is back.
+func TestOutageWhileSplitting(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	pg := proxiedDatabase(t)
+	codes := b.submit(t, 0, 20)
+	saver := &outageMidSplit{store: pg.store, proxy: pg.proxy}
+	b.runWorker(t, intake.WorkerConfig{BatchSize: 20, MaxDeliveries: 1}, saver)
+	// The split's first try meets the outage, and the worker keeps trying
+	// the whole batch after it.
+	waitFor(t, "entries tried during the outage", func() bool { singles, calls := saver.tried(); return singles > 0 && calls >= 3 })
+	if got := b.failures(t); got != 0 {
+		t.Errorf("entries with failures counted during the outage = %d, want 0", got)
+	}
+	if st := b.state(t); st.DeadLetters != 0 || st.Length != int64(len(codes)) {
+		t.Errorf("during the outage: %+v, want all %d entries kept, none dead-lettered", st, len(codes))
+	}
+	pg.proxy.Up()
+	waitFor(t, "the stream emptied", func() bool { st := b.state(t); return st.Length == 0 && st.Pending == 0 })
+	if got := count(t, pg.direct, `SELECT count(*) FROM applications`); got != len(codes) {
+		t.Errorf("applications = %d, want %d", got, len(codes))
+	}
+	if st := b.state(t); st.DeadLetters != 0 {
+		t.Errorf("dead letters = %d, want 0", st.DeadLetters)
+	}
+}
