@@ -287,9 +287,11 @@ func (w *Worker) failed(ctx context.Context, m redis.XMessage, err error) {
 	k := w.cfg.Keys.Failures()
 	pipe := w.rdb.TxPipeline()
 	incr := pipe.HIncrBy(ctx, k, m.ID, 1)
-	// The hash outlives no registration key: a count left by an entry
-	// removed by hand does not stay forever.
-	pipe.Expire(ctx, k, w.cfg.KeyTTL)
+	// Counts are cleared when their entry is stored or dead-lettered; the
+	// expiry only sees that one left by an entry deleted by hand does not
+	// stay forever. Failures are counted while the database answers, so
+	// an entry's tries lie minutes apart, not weeks.
+	pipe.Expire(ctx, k, failuresTTL)
 	if _, xerr := pipe.Exec(ctx); xerr != nil {
 		w.log.Warn("intake: entry not stored, failure not counted; will retry", "entry", m.ID, "err", reason, "redis_err", xerr)
 		return
@@ -301,6 +303,9 @@ func (w *Worker) failed(ctx context.Context, m redis.XMessage, err error) {
 	}
 	w.log.Warn("intake: entry not stored; will retry", "entry", m.ID, "failures", n, "err", reason)
 }
+
+// failuresTTL is how long the failure counts last after the last failure.
+const failuresTTL = 7 * 24 * time.Hour
 
 func ids(msgs []redis.XMessage) []string {
 	out := make([]string, len(msgs))
