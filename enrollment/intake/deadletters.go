@@ -186,6 +186,9 @@ func (d *DeadLetters) Replay(ctx context.Context, id string) (Replayed, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if d.saver == nil {
+		return fail(errors.New("replay needs a store"))
+	}
 	stored, err := d.saver.SaveBatch(ctx, []*enrollment.Application{a})
 	if err != nil {
 		if unreachable(ctx, err) {
