@@ -22,7 +22,7 @@ type config struct {
 	BatchSize    int           // INTAKE_BATCH
 	Consumer     string        // INTAKE_CONSUMER: this process's consumer name prefix
 	MinIdle      time.Duration // INTAKE_MIN_IDLE: reclaim entries idle this long
-	MaxDelivery  int64         // INTAKE_MAX_DELIVERIES
+	MaxDelivery  int64         // INTAKE_MAX_DELIVERIES: failures for the entry's own data before it is dead-lettered
 	DBMaxConns   int           // DB_MAX_CONNS
 	AutoPipeline bool          // REDIS_AUTOPIPELINE
 	LogLevel     string        // LOG_LEVEL: debug, info, warn, error

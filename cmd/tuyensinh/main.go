@@ -9,6 +9,8 @@
 //	tuyensinh migrate [up|status]       apply or list database migrations
 //	tuyensinh seed --demo               load the generated demo city
 //	tuyensinh place --input F --output F  run the placement engine on a file
+//	tuyensinh deadletters list|show ID|replay ID...|--all|drop ID...
+//	                                    entries the intake workers could not store
 package main
 
 import (

@@ -33,6 +33,7 @@ commands:
   migrate   apply database migrations (migrate status: list them)
   seed      load reference data (seed --demo: the generated demo city)
   place     run the placement engine (place --input F --output F)
+  deadletters  entries the workers could not store: list | show ID | replay ID...|--all | drop ID...
 
 configuration (environment): DATABASE_URL, REDIS_URL, HTTP_ADDR (default :8080);
 see the README for the rest.
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSeed(ctx, args, getenv, stdout, stderr)
 	case "place":
 		return runPlace(ctx, args, stdout, stderr)
+	case "deadletters":
+		return runDeadLetters(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -12,11 +12,22 @@
 //
 // Nothing is dropped: the stream is never trimmed by length; an entry is
 // deleted only after it is stored; a restarted worker first re-reads its own
-// pending entries; entries of a dead worker are reclaimed after MinIdle; an
-// entry that cannot be stored after MaxDeliveries attempts moves to a
-// dead-letter stream with the reason. While PostgreSQL is down, intake keeps
-// accepting and workers retry with back-off; while Redis is down, intake
-// answers 503 and never 202.
+// pending entries; entries of a dead worker are reclaimed after MinIdle and
+// stored like any others. While PostgreSQL is unreachable (a network or
+// connection error, a server starting, stopping or out of resources),
+// intake keeps accepting and workers retry with back-off, counting nothing
+// against the entries; while Redis is down, intake answers 503 and never
+// 202.
+//
+// Only an entry's own data sends it to the dead-letter stream: an entry
+// that does not decode goes at once; when the database refuses a batch for
+// any other reason, the batch is stored entry by entry, the good ones at
+// once, and each refused entry has its failure counted (Keys.Failures) and
+// is moved, with the reason, on its MaxDeliveries-th. Redis's own delivery
+// count, which outages, restarts and reclaims raise, decides nothing.
+// DeadLetters lists, shows, replays and drops dead letters for the
+// operator; a replayed or dropped one is deleted from the dead-letter
+// stream.
 //
 // Durability of a 202 is Redis's: run it with appendonly yes and
 // maxmemory-policy noeviction. With appendfsync everysec a crash of the

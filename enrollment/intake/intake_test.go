@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/redis/go-redis/v9"
@@ -417,16 +418,23 @@ func TestDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reasons := map[string]bool{}
+	// The undecodable entry goes at once; the refused one after its third
+	// refusal, counted by the worker.
+	failures := map[string]string{}
 	for _, m := range dead {
 		r, _ := m.Values["reason"].(string)
-		reasons[r[:min(len(r), 22)]] = true
+		n, _ := m.Values["failures"].(string)
+		failures[r[:min(len(r), 22)]] = n
 		if m.Values["a"] == nil || m.Values["entry"] == nil {
 			t.Errorf("dead letter %v lacks the entry or its payload", m.Values)
 		}
 	}
-	if !reasons["cannot decode applicat"] || len(reasons) != 2 {
-		t.Errorf("dead-letter reasons = %v, want a decode failure and a database refusal", reasons)
+	want := map[string]string{"cannot decode applicat": "1", "database refused: SQLS": "3"}
+	if diff := cmp.Diff(want, failures); diff != "" {
+		t.Errorf("dead letters by reason and failures (-want +got):\n%s", diff)
+	}
+	if n, err := b.rdb.HLen(t.Context(), b.keys.Failures()).Result(); err != nil || n != 0 {
+		t.Errorf("failure counts left = %d, %v; want none once the entries are dead-lettered", n, err)
 	}
 }
 

@@ -19,6 +19,12 @@ func (k Keys) Stream() string { return k.Prefix + ":intake" }
 // Dead is the dead-letter stream.
 func (k Keys) Dead() string { return k.Prefix + ":intake:dead" }
 
+// Failures is the hash counting, per intake entry id, how many times the
+// entry failed to be stored for its own data. Only these failures lead to
+// the dead letters; Redis's delivery count also counts outages and
+// re-reads, and must never decide that an entry is poison.
+func (k Keys) Failures() string { return k.Prefix + ":intake:failures" }
+
 // Group is the consumer group of the workers that store entries.
 func (k Keys) Group() string { return "store" }
 

@@ -34,7 +34,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Reclaimed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tuyensinh_intake_reclaimed_total", Help: "Entries reclaimed from idle consumers."}),
 		StoreErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tuyensinh_intake_store_errors_total", Help: "Failed attempts to store a batch, by kind (transient, data)."}, []string{"kind"}),
+			Name: "tuyensinh_intake_store_errors_total", Help: "Failed attempts to store a batch, by kind (transient: the database was unreachable, nothing counted; data: refused, retried entry by entry)."}, []string{"kind"}),
 		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tuyensinh_intake_to_database_seconds",
 			Help:    "Time from a registration's acceptance to its commit in PostgreSQL.",

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lib/pq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
@@ -36,9 +35,12 @@ type WorkerConfig struct {
 	MinIdle time.Duration
 	// ReclaimEvery is how often idle entries of other workers are looked for.
 	ReclaimEvery time.Duration
-	// MaxDeliveries is how many times an entry is tried before it goes to
-	// the dead-letter stream. Failures while PostgreSQL is unreachable do
-	// not count against it.
+	// MaxDeliveries is how many failures for the entry's own data (the
+	// database refused it) send an entry to the dead-letter stream; an
+	// entry that does not decode goes at once. The worker counts these
+	// failures itself (Keys.Failures): outages, restarts and reclaims,
+	// which Redis's delivery count also counts, never count against an
+	// entry. The name is kept from when Redis's count decided.
 	MaxDeliveries int64
 	// KeyTTL is the lifetime of the status documents the worker updates.
 	KeyTTL time.Duration
@@ -189,6 +191,12 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // process stores a batch of entries and acknowledges what was stored or
 // dead-lettered. It reports false when some entries stay pending.
+//
+// Only a failure for an entry's own data counts towards its dead letter,
+// in the Failures hash: an entry that does not decode goes at once, and
+// one the database refuses goes on its MaxDeliveries-th refusal. How often
+// Redis delivered an entry counts nothing, since outages, restarts and
+// reclaims all add to it.
 func (w *Worker) process(ctx context.Context, msgs []redis.XMessage) bool {
 	// Finish the batch in hand even while shutting down.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -200,21 +208,16 @@ func (w *Worker) process(ctx context.Context, msgs []redis.XMessage) bool {
 		done    []string // entry ids to acknowledge and delete
 	)
 	for _, m := range msgs {
-		raw, ok := m.Values["a"].(string)
 		if len(m.Values) == 0 {
 			done = append(done, m.ID) // deleted while pending
 			continue
 		}
-		var a enrollment.Application
-		if !ok {
-			w.deadLetter(ctx, m, "entry has no application field", 0)
+		a, err := decodeEntry(m)
+		if err != nil {
+			w.deadLetter(ctx, m, err.Error(), 1)
 			continue
 		}
-		if err := json.Unmarshal([]byte(raw), &a); err != nil || a.ID == "" || a.TrackingCode == "" {
-			w.deadLetter(ctx, m, fmt.Sprintf("cannot decode application: %v", err), 0)
-			continue
-		}
-		apps = append(apps, &a)
+		apps = append(apps, a)
 		appMsgs = append(appMsgs, m)
 	}
 	if len(apps) == 0 {
@@ -225,40 +228,84 @@ func (w *Worker) process(ctx context.Context, msgs []redis.XMessage) bool {
 	if err == nil {
 		return w.finish(ctx, append(done, ids(appMsgs)...), apps, stored) == nil
 	}
-	if transient(err) {
+	if unreachable(ctx, err) {
 		w.metrics.StoreErrors.WithLabelValues("transient").Inc()
-		w.log.Warn("intake: database unavailable; entries stay queued", "entries", len(apps), "err", err)
+		w.log.Warn("intake: database unavailable; entries stay queued", "entries", len(apps), "err", describe(err))
 		_ = w.finish(ctx, done, nil, nil)
 		return false
 	}
-	// A data error fails the whole batch: store one entry at a time to find
-	// the ones at fault.
+	// Any other error fails the whole batch, whatever its cause: store one
+	// entry at a time, so the good ones are stored now and only the ones
+	// at fault are counted.
 	w.metrics.StoreErrors.WithLabelValues("data").Inc()
-	w.log.Warn("intake: batch failed; storing one by one", "entries", len(apps), "err", err)
+	w.log.Warn("intake: batch failed; storing one by one", "entries", len(apps), "err", describe(err))
 	allDone := true
 	var okApps []*enrollment.Application
 	var okStored []enrollment.Stored
 	for i, a := range apps {
 		s, err := w.saver.SaveBatch(ctx, apps[i:i+1])
-		switch {
-		case err == nil:
+		if err == nil {
 			okApps = append(okApps, a)
 			okStored = append(okStored, s[0])
 			done = append(done, appMsgs[i].ID)
-		case transient(err):
-			allDone = false
-		default:
-			n := w.deliveries(ctx, appMsgs[i].ID)
-			if n >= w.cfg.MaxDeliveries {
-				w.deadLetter(ctx, appMsgs[i], err.Error(), n)
-			} else {
-				allDone = false
-				w.log.Warn("intake: entry not stored; will retry", "entry", appMsgs[i].ID, "deliveries", n, "err", err)
-			}
+			continue
 		}
+		allDone = false
+		if unreachable(ctx, err) {
+			// The database went away meanwhile: the rest waits, uncounted.
+			w.metrics.StoreErrors.WithLabelValues("transient").Inc()
+			w.log.Warn("intake: database unavailable; entries stay queued", "entries", len(apps)-i, "err", describe(err))
+			break
+		}
+		w.failed(ctx, appMsgs[i], err)
 	}
 	return w.finish(ctx, done, okApps, okStored) == nil && allDone
 }
+
+// decodeEntry returns the application of a stream entry.
+func decodeEntry(m redis.XMessage) (*enrollment.Application, error) {
+	raw, ok := m.Values["a"].(string)
+	if !ok {
+		return nil, errors.New("entry has no application field")
+	}
+	var a enrollment.Application
+	if err := json.Unmarshal([]byte(raw), &a); err != nil {
+		return nil, fmt.Errorf("cannot decode application: %v", err)
+	}
+	if a.ID == "" || a.TrackingCode == "" {
+		return nil, errors.New("cannot decode application: no id or tracking code")
+	}
+	return &a, nil
+}
+
+// failed counts a refusal of an entry for its data and dead-letters the
+// entry on its MaxDeliveries-th; until then it stays pending and is tried
+// again. If the count cannot be kept (Redis is away), the entry stays
+// pending uncounted.
+func (w *Worker) failed(ctx context.Context, m redis.XMessage, err error) {
+	reason := describe(err)
+	k := w.cfg.Keys.Failures()
+	pipe := w.rdb.TxPipeline()
+	incr := pipe.HIncrBy(ctx, k, m.ID, 1)
+	// Counts are cleared when their entry is stored or dead-lettered; the
+	// expiry only sees that one left by an entry deleted by hand does not
+	// stay forever. Failures are counted while the database answers, so
+	// an entry's tries lie minutes apart, not weeks.
+	pipe.Expire(ctx, k, failuresTTL)
+	if _, xerr := pipe.Exec(ctx); xerr != nil {
+		w.log.Warn("intake: entry not stored, failure not counted; will retry", "entry", m.ID, "err", reason, "redis_err", xerr)
+		return
+	}
+	n := incr.Val()
+	if n >= w.cfg.MaxDeliveries {
+		w.deadLetter(ctx, m, reason, n)
+		return
+	}
+	w.log.Warn("intake: entry not stored; will retry", "entry", m.ID, "failures", n, "err", reason)
+}
+
+// failuresTTL is how long the failure counts last after the last failure.
+const failuresTTL = 7 * 24 * time.Hour
 
 func ids(msgs []redis.XMessage) []string {
 	out := make([]string, len(msgs))
@@ -280,27 +327,17 @@ func (w *Worker) finish(ctx context.Context, done []string, apps []*enrollment.A
 	pipe := w.rdb.Pipeline()
 	for i, a := range apps {
 		s := stored[i]
-		st := enrollment.StatusReceived
-		var view enrollment.StatusView
-		switch s.Outcome {
-		case enrollment.OutcomeDuplicate:
-			view = enrollment.NewStatusView(a, enrollment.StatusDuplicate, s.StoredAt)
-			view.FirstTrackingCode = s.FirstTrackingCode
-			view.Child, view.Choices = "", nil
-			w.metrics.Stored.WithLabelValues("duplicate").Inc()
-		case enrollment.OutcomeAlreadyStored:
-			view = enrollment.NewStatusView(a, st, s.StoredAt)
-			w.metrics.Stored.WithLabelValues("already_stored").Inc()
-		default:
-			view = enrollment.NewStatusView(a, st, s.StoredAt)
-			w.metrics.Stored.WithLabelValues("inserted").Inc()
+		w.metrics.Stored.WithLabelValues(outcomeName(s.Outcome)).Inc()
+		if s.Outcome == enrollment.OutcomeInserted {
 			w.metrics.Latency.Observe(now.Sub(a.SubmittedAt).Seconds())
 		}
-		doc, _ := json.Marshal(view)
-		pipe.Set(ctx, w.cfg.Keys.App(a.TrackingCode), doc, w.cfg.KeyTTL)
+		pipe.Set(ctx, w.cfg.Keys.App(a.TrackingCode), storedStatus(a, s), w.cfg.KeyTTL)
 	}
 	pipe.XAck(ctx, w.cfg.Keys.Stream(), w.cfg.Keys.Group(), done...)
 	pipe.XDel(ctx, w.cfg.Keys.Stream(), done...)
+	// An entry that failed before and is stored now leaves no count
+	// behind (a no-op for the usual batch: the hash rarely exists).
+	pipe.HDel(ctx, w.cfg.Keys.Failures(), done...)
 	if _, err := pipe.Exec(ctx); err != nil {
 		// The applications are stored; the entries stay pending and are
 		// stored again idempotently on redelivery.
@@ -313,27 +350,46 @@ func (w *Worker) finish(ctx context.Context, done []string, apps []*enrollment.A
 	return nil
 }
 
-// deliveries returns how many times an entry has been delivered.
-func (w *Worker) deliveries(ctx context.Context, id string) int64 {
-	p, err := w.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-		Stream: w.cfg.Keys.Stream(), Group: w.cfg.Keys.Group(), Start: id, End: id, Count: 1,
-	}).Result()
-	if err != nil || len(p) == 0 {
-		return 0
+// storedStatus is the status document of an application once stored: it
+// replaces the queued mark Submit left.
+func storedStatus(a *enrollment.Application, s enrollment.Stored) []byte {
+	var view enrollment.StatusView
+	if s.Outcome == enrollment.OutcomeDuplicate {
+		view = enrollment.NewStatusView(a, enrollment.StatusDuplicate, s.StoredAt)
+		view.FirstTrackingCode = s.FirstTrackingCode
+		view.Child, view.Choices = "", nil
+	} else {
+		view = enrollment.NewStatusView(a, enrollment.StatusReceived, s.StoredAt)
 	}
-	return p[0].RetryCount
+	doc, _ := json.Marshal(view) // a struct of strings and times always encodes
+	return doc
 }
 
-// deadLetter moves an entry to the dead-letter stream with the reason, and
-// acknowledges and deletes it, in one transaction: it is never in neither.
-func (w *Worker) deadLetter(ctx context.Context, m redis.XMessage, reason string, deliveries int64) {
+// outcomeName names a storing outcome in metrics and in what the operator
+// reads.
+func outcomeName(o enrollment.Outcome) string {
+	switch o {
+	case enrollment.OutcomeDuplicate:
+		return "duplicate"
+	case enrollment.OutcomeAlreadyStored:
+		return "already_stored"
+	}
+	return "inserted"
+}
+
+// deadLetter moves an entry to the dead-letter stream with the reason and
+// its count of failures, and acknowledges and deletes it and its count, in
+// one transaction: it is never in neither. The reason carries no personal
+// data (see describe): `tuyensinh deadletters list` shows it.
+func (w *Worker) deadLetter(ctx context.Context, m redis.XMessage, reason string, failures int64) {
 	raw, _ := m.Values["a"].(string)
 	_, err := w.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.XAdd(ctx, &redis.XAddArgs{Stream: w.cfg.Keys.Dead(), Values: []any{
-			"entry", m.ID, "reason", reason, "deliveries", deliveries, "consumer", w.cfg.Consumer,
+			"entry", m.ID, "reason", reason, "failures", failures, "consumer", w.cfg.Consumer,
 			"at", time.Now().UTC().Format(time.RFC3339Nano), "a", raw}})
 		p.XAck(ctx, w.cfg.Keys.Stream(), w.cfg.Keys.Group(), m.ID)
 		p.XDel(ctx, w.cfg.Keys.Stream(), m.ID)
+		p.HDel(ctx, w.cfg.Keys.Failures(), m.ID)
 		return nil
 	})
 	if err != nil {
@@ -341,12 +397,13 @@ func (w *Worker) deadLetter(ctx context.Context, m redis.XMessage, reason string
 		return
 	}
 	w.metrics.DeadLetters.Inc()
-	w.log.Error("intake: entry moved to dead letters", "entry", m.ID, "reason", reason, "deliveries", deliveries)
+	w.log.Error("intake: entry moved to dead letters", "entry", m.ID, "reason", reason, "failures", failures)
 }
 
-// reclaim takes over entries idle with other consumers for MinIdle, dead-
-// letters those already delivered MaxDeliveries times (they keep failing or
-// crashing their worker), and stores the rest.
+// reclaim takes over entries idle with other consumers for MinIdle and
+// stores them like any others. How often they were delivered before says
+// nothing about them: the worker holding them may have been waiting out an
+// outage, or been killed.
 func (w *Worker) reclaim(ctx context.Context) error {
 	start := "0-0"
 	for range 100 { // bounded: at most 100 pages per round
@@ -359,20 +416,12 @@ func (w *Worker) reclaim(ctx context.Context) error {
 		}
 		if len(deleted) > 0 {
 			w.rdb.XAck(ctx, w.cfg.Keys.Stream(), w.cfg.Keys.Group(), deleted...)
+			w.rdb.HDel(ctx, w.cfg.Keys.Failures(), deleted...)
 		}
 		if len(msgs) > 0 {
 			w.metrics.Reclaimed.Add(float64(len(msgs)))
 			w.log.Info("intake: reclaimed idle entries", "entries", len(msgs))
-			counts := w.deliveryCounts(ctx, msgs)
-			var keep []redis.XMessage
-			for _, m := range msgs {
-				if n := counts[m.ID]; n > w.cfg.MaxDeliveries {
-					w.deadLetter(ctx, m, fmt.Sprintf("delivered %d times without being stored", n), n)
-				} else {
-					keep = append(keep, m)
-				}
-			}
-			if len(keep) > 0 && !w.process(ctx, keep) {
+			if !w.process(ctx, msgs) {
 				return nil // they stay pending with us; the main loop retries
 			}
 		}
@@ -382,35 +431,4 @@ func (w *Worker) reclaim(ctx context.Context) error {
 		start = next
 	}
 	return nil
-}
-
-func (w *Worker) deliveryCounts(ctx context.Context, msgs []redis.XMessage) map[string]int64 {
-	p, err := w.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-		Stream: w.cfg.Keys.Stream(), Group: w.cfg.Keys.Group(), Consumer: w.cfg.Consumer,
-		Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(len(msgs)),
-	}).Result()
-	out := make(map[string]int64, len(p))
-	if err != nil {
-		return out
-	}
-	for _, e := range p {
-		out[e.ID] = e.RetryCount
-	}
-	return out
-}
-
-// transient reports whether a storing error is of the kind that goes away
-// by itself (the database is unreachable, restarting or overloaded), as
-// opposed to one caused by the entry's data. Unknown errors count as
-// transient: an entry is dead-lettered only on proof that it is at fault.
-func transient(err error) bool {
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) {
-		switch pqErr.Code.Class() {
-		case "22", "23", "42": // data exception, integrity violation, syntax or access rule
-			return false
-		}
-		return true
-	}
-	return true
 }
