@@ -216,6 +216,9 @@ type burst struct {
 
 	sent, accepted, repeated, cut, busy, unanswered atomic.Int64
 	maxWait                                         atomic.Int64 // longest time to an answer or a cut, ns
+	// stopNew ends the burst: no new form is started, those under way
+	// are answered.
+	stopNew atomic.Bool
 }
 
 func newBurst(year int, urls ...string) *burst {
@@ -230,7 +233,7 @@ func (b *burst) run(ctx context.Context, from, to, conc int, pace time.Duration)
 	for w := range conc {
 		wg.Go(func() {
 			for i := from + w; i < to; i += conc {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || b.stopNew.Load() {
 					return
 				}
 				b.submit(ctx, i)
@@ -386,12 +389,22 @@ func (r *rig) tally(name string, b *burst, took time.Duration) faultRow {
 // left without an answer, a 409 or a changed code for a parent's own form.
 func (row faultRow) check(t *testing.T, b *burst, wantDead int64) {
 	t.Helper()
+	row.checkLoss(t)
+	row.checkRest(t, b, wantDead)
+}
+
+func (row faultRow) checkLoss(t *testing.T) {
+	t.Helper()
 	if row.Lost != 0 {
 		t.Errorf("%s: %d registrations answered 202/200 are not in PostgreSQL", row.Scenario, row.Lost)
 	}
 	if row.Duplicates != 0 {
 		t.Errorf("%s: %d duplicate applications", row.Scenario, row.Duplicates)
 	}
+}
+
+func (row faultRow) checkRest(t *testing.T, b *burst, wantDead int64) {
+	t.Helper()
 	if row.Dead != wantDead {
 		t.Errorf("%s: %d dead letters, want %d", row.Scenario, row.Dead, wantDead)
 	}
