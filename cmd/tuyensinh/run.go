@@ -205,8 +205,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	g, gctx := errgroup.WithContext(ctx)
 	servePprof(gctx, g, a)
-	// The workers stop after the HTTP server, so what it accepts while
-	// draining is stored by this process too.
+	// The workers stop when the listener closes, not at SIGTERM, so what
+	// is accepted during the drain delay is stored by this process too.
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorkers()
 	var workers errgroup.Group
@@ -245,7 +245,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var deadline time.Time
 	g.Go(func() error {
 		<-gctx.Done()
-		deadline = a.shutdownHTTP(ctx, srv, &draining, &conns)
+		deadline = a.shutdownHTTP(ctx, srv, &draining, &conns, stopWorkers)
 		return nil
 	})
 	err = g.Wait()
@@ -265,8 +265,10 @@ var errShuttingDown = errors.New("shutting down")
 // before the listener closes, so the load balancer has stopped sending;
 // requests in flight then finish until the shutdown deadline, when the
 // connections that remain (a client sending its form a byte a second) are
-// cut. It returns the deadline, which also bounds the workers' last batch.
-func (a *app) shutdownHTTP(ctx context.Context, srv *http.Server, draining *atomic.Bool, conns *connCounter) time.Time {
+// cut. The workers are told to stop (stopWorkers) when the listener
+// closes, so their last batch has until the same deadline, which is
+// returned.
+func (a *app) shutdownHTTP(ctx context.Context, srv *http.Server, draining *atomic.Bool, conns *connCounter, stopWorkers func()) time.Time {
 	deadline := time.Now().Add(a.cfg.ShutdownTimeout)
 	draining.Store(true)
 	// Connections kept alive are closed after their next answer, so
@@ -276,6 +278,7 @@ func (a *app) shutdownHTTP(ctx context.Context, srv *http.Server, draining *atom
 		a.log.Info("shutdown: draining; /readyz answers 503", "delay", a.cfg.ShutdownDrainDelay.String())
 		time.Sleep(a.cfg.ShutdownDrainDelay)
 	}
+	stopWorkers()
 	a.log.Info("shutdown: listener closed; finishing the requests in flight", "open_connections", conns.open())
 	sctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()

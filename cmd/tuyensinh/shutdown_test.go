@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -176,4 +177,32 @@ func TestWorkerShutdown(t *testing.T) {
 	}
 	row := r.tally("worker-sigterm", b, 0)
 	row.check(t, b, 0)
+}
+
+func TestShutdownConfig(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+	load := func(kv ...string) (config, error) {
+		env := maps.Clone(base)
+		for i := 0; i < len(kv); i += 2 {
+			env[kv[i]] = kv[i+1]
+		}
+		return loadConfig(func(k string) string { return env[k] })
+	}
+	c, err := load()
+	if err != nil || c.ShutdownDrainDelay != 5*time.Second || c.ShutdownTimeout != 25*time.Second {
+		t.Errorf("defaults: drain %s, timeout %s, err %v; want 5s, 25s", c.ShutdownDrainDelay, c.ShutdownTimeout, err)
+	}
+	if c, err := load("SHUTDOWN_DRAIN_DELAY", "0"); err != nil || c.ShutdownDrainDelay != 0 {
+		t.Errorf("SHUTDOWN_DRAIN_DELAY=0: %s, %v; want 0 allowed", c.ShutdownDrainDelay, err)
+	}
+	for _, kv := range [][]string{
+		{"SHUTDOWN_DRAIN_DELAY", "-1s"},
+		{"SHUTDOWN_DRAIN_DELAY", "soon"},
+		{"SHUTDOWN_TIMEOUT", "0"},
+		{"SHUTDOWN_DRAIN_DELAY", "30s"}, // longer than the timeout
+	} {
+		if _, err := load(kv...); err == nil || !strings.Contains(err.Error(), kv[0]) {
+			t.Errorf("%s=%s: error %v, want one naming %s", kv[0], kv[1], err, kv[0])
+		}
+	}
 }
