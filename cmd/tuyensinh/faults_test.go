@@ -81,6 +81,16 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// kill9 kills the process without warning and waits for it to be gone.
+func (p *proc) kill9() {
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+// faultHeader heads the fault table.
+const faultHeader = "| scenario | sent | 202 | 200 (repeat) | no answer, retried | 503, retried | stored | duplicates | lost | dead-lettered | longest answer | took | note |\n" +
+	"|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+
 // redisServer is a Redis server of one scenario's own, with AOF on, so the
 // scenario can kill -9, stall and restart it.
 type redisServer struct {

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -158,12 +157,6 @@ func (p *proc) running() bool {
 	default:
 		return true
 	}
-}
-
-// kill9 kills the process without warning and waits for it to be gone.
-func (p *proc) kill9() {
-	p.cmd.Process.Kill()
-	<-p.done
 }
 
 func (p *proc) signal(s syscall.Signal) { p.cmd.Process.Signal(s) }
@@ -396,20 +389,20 @@ func (row faultRow) check(t *testing.T, b *burst, wantDead int64) {
 func (row faultRow) checkLoss(t *testing.T) {
 	t.Helper()
 	if row.Lost != 0 {
-		t.Errorf("%s: %d registrations answered 202/200 are not in PostgreSQL", row.Scenario, row.Lost)
+		t.Errorf("%d registrations answered 202/200 are not in PostgreSQL", row.Lost)
 	}
 	if row.Duplicates != 0 {
-		t.Errorf("%s: %d duplicate applications", row.Scenario, row.Duplicates)
+		t.Errorf("%d duplicate applications", row.Duplicates)
 	}
 }
 
 func (row faultRow) checkRest(t *testing.T, b *burst, wantDead int64) {
 	t.Helper()
 	if row.Dead != wantDead {
-		t.Errorf("%s: %d dead letters, want %d", row.Scenario, row.Dead, wantDead)
+		t.Errorf("%d dead letters, want %d", row.Dead, wantDead)
 	}
 	if row.Unanswered != 0 {
-		t.Errorf("%s: %d forms never got 202 or 200 in the scenario's time", row.Scenario, row.Unanswered)
+		t.Errorf("%d forms never got 202 or 200 in the scenario's time", row.Unanswered)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -418,7 +411,7 @@ func (row faultRow) checkRest(t *testing.T, b *burst, wantDead int64) {
 			t.Errorf("… and %d more", len(b.violations)-10)
 			break
 		}
-		t.Errorf("%s: %s", row.Scenario, v)
+		t.Error(v)
 	}
 }
 
@@ -427,9 +420,6 @@ func (row faultRow) String() string {
 		row.Scenario, row.Sent, row.Accepted, row.Repeated, row.Cut, row.Busy, row.Stored, row.Duplicates, row.Lost,
 		row.Dead, row.MaxWait.Round(10*time.Millisecond), row.Took.Round(time.Second), row.Note)
 }
-
-const faultHeader = "| scenario | sent | 202 | 200 (repeat) | no answer, retried | 503, retried | stored | duplicates | lost | dead-lettered | longest answer | took | note |\n" +
-	"|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 
 // untilAccepted waits until the burst has n codes, or fails the test.
 func untilAccepted(t *testing.T, b *burst, n int64, timeout time.Duration) {
@@ -449,5 +439,3 @@ func logTail(s string, n int) string {
 	}
 	return s
 }
-
-func hasLine(logs, s string) bool { return strings.Contains(logs, s) }
