@@ -35,7 +35,7 @@ import (
 
 func TestFaults(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatal("the fault suite starts its own Redis servers: redis-server is not installed (make services installs it)")
+		t.Fatal("the fault suite starts its own Redis servers: redis-server is not installed (apt-get install redis-server)")
 	}
 	var rows []faultRow
 	scenario := func(name string, f func(t *testing.T) faultRow) {
