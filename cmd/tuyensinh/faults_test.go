@@ -212,11 +212,13 @@ func faultWorkerKill(t *testing.T) faultRow {
 }
 
 // faultRedisKill kills Redis -9 mid-burst and restarts it from its
-// append-only file. A kill of the Redis process loses nothing even with
-// appendfsync everysec: Redis writes the AOF before it answers, and the
-// operating system keeps what was written. What everysec risks, up to about
-// a second of 202s, is a crash of the host (power, kernel), which this test
-// cannot cause; appendfsync always closes that gap too.
+// append-only file; lost must be 0 with either fsync policy. A kill of the
+// Redis process loses nothing even with appendfsync everysec: Redis
+// write(2)s the AOF before it answers, and the operating system keeps what
+// was written (unless a disk slower than a second per fsync makes Redis
+// postpone that write). What everysec risks, up to about a second of 202s,
+// is a crash of the host (power, kernel), which this test cannot cause;
+// appendfsync always closes that gap too.
 func faultRedisKill(t *testing.T, fsync string) faultRow {
 	red := startRedis(t, fsync)
 	r := newRig(t, red.url())
