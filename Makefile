@@ -12,7 +12,7 @@ REDIS_URL ?= redis://$(REDIS_HOST):$(REDIS_PORT)/0
 HTTP_ADDR ?= :8080
 export DATABASE_URL REDIS_URL HTTP_ADDR PGHOST PGPORT REDIS_HOST REDIS_PORT
 
-.PHONY: run build services test test-short lint bench clean
+.PHONY: run build services test test-short lint bench clean faults
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tuyensinh
@@ -34,6 +34,16 @@ test:
 	TUYENSINH_TEST_DATABASE_URL="postgres://postgres@$(PGHOST):$(PGPORT)/postgres?sslmode=disable" \
 	TUYENSINH_TEST_REDIS_URL="$(REDIS_URL)" \
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# The fault suite: kill -9, stalls and outages of the real binaries,
+# PostgreSQL and Redis (servers of its own where a scenario stops them),
+# one table line per scenario, also kept in loadtest/out/faults.md.
+faults:
+	./scripts/services.sh
+	TUYENSINH_TEST_REQUIRE_SERVICES=1 \
+	TUYENSINH_TEST_DATABASE_URL="postgres://postgres@$(PGHOST):$(PGPORT)/postgres?sslmode=disable" \
+	TUYENSINH_TEST_REDIS_URL="$(REDIS_URL)" \
+	$(GO) test -tags faults -count=1 -run TestFault -timeout 40m -v ./cmd/tuyensinh/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -29,6 +29,10 @@ type config struct {
 	LogFormat    string        // LOG_FORMAT: json or text
 	IntakeMode   string        // INTAKE_MODE: buffered (default) or direct
 	PprofAddr    string        // PPROF_ADDR: serve /debug/pprof here if set
+
+	// Shutdown on SIGTERM.
+	ShutdownDrainDelay time.Duration // SHUTDOWN_DRAIN_DELAY: /readyz answers 503 this long before the listener closes
+	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT: from SIGTERM to exit, at most
 }
 
 // loadConfig reads the configuration and reports every missing or bad value
@@ -99,6 +103,22 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LogFormat:    str("LOG_FORMAT", "json"),
 		IntakeMode:   str("INTAKE_MODE", "buffered"),
 		PprofAddr:    getenv("PPROF_ADDR"),
+
+		// Shutdown on SIGTERM.
+		ShutdownDrainDelay: 5 * time.Second,
+		ShutdownTimeout:    duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+	}
+	// A drain delay of 0 is allowed: without a load balancer there is
+	// nobody to wait for.
+	if v := getenv("SHUTDOWN_DRAIN_DELAY"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN_DELAY=%q: want a duration such as 5s, or 0", v))
+		} else {
+			c.ShutdownDrainDelay = d
+		}
+	}
+	if c.ShutdownDrainDelay >= c.ShutdownTimeout {
+		errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN_DELAY=%s must be shorter than SHUTDOWN_TIMEOUT=%s: in-flight requests need time to finish", c.ShutdownDrainDelay, c.ShutdownTimeout))
 	}
 	if c.IntakeMode != "buffered" && c.IntakeMode != "direct" {
 		errs = append(errs, fmt.Errorf("INTAKE_MODE=%q: want buffered or direct", c.IntakeMode))

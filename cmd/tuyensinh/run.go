@@ -178,6 +178,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		in = q
 	}
+	var draining atomic.Bool // set on SIGTERM: /readyz answers 503
 	handler := web.NewServer(web.Deps{
 		Catalog:  current.Load,
 		Intake:   in,
@@ -186,6 +187,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Gatherer: a.reg,
 		Logger:   a.log,
 		Ready: func(ctx context.Context) error {
+			if draining.Load() {
+				return errShuttingDown
+			}
 			if err := a.rdb.Ping(ctx).Err(); err != nil {
 				return fmt.Errorf("redis: %w", err)
 			}
@@ -197,13 +201,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.HTTPAddr, err)
 	}
+	var conns connCounter
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+		ConnState: conns.track}
 
 	g, gctx := errgroup.WithContext(ctx)
 	servePprof(gctx, g, a)
+	// The workers stop when the listener closes, not at SIGTERM, so what
+	// is accepted during the drain delay is stored by this process too.
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	var workers errgroup.Group
 	if *withWorkers {
-		a.workers(gctx, g)
+		a.workers(wctx, &workers)
 	}
 	g.Go(func() error {
 		// Keep the catalog fresh; keep the last good one while PostgreSQL
@@ -234,14 +245,86 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return nil
 	})
+	var deadline time.Time
 	g.Go(func() error {
 		<-gctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-		defer cancel()
-		return srv.Shutdown(sctx)
+		deadline = a.shutdownHTTP(ctx, srv, &draining, &conns, stopWorkers)
+		return nil
 	})
-	return g.Wait()
+	err = g.Wait()
+	stopWorkers()
+	if werr := a.waitWorkers(&workers, deadline); err == nil {
+		err = werr
+	}
+	return err
 }
+
+// errShuttingDown is what /readyz reports from SIGTERM on, so that a load
+// balancer sends new requests to the other replicas.
+var errShuttingDown = errors.New("shutting down")
+
+// shutdownHTTP stops the HTTP server once ctx is done or the server
+// failed. After a SIGTERM, /readyz has answered 503 for the drain delay
+// before the listener closes, so the load balancer has stopped sending;
+// requests in flight then finish until the shutdown deadline, when the
+// connections that remain (a client sending its form a byte a second) are
+// cut. The workers are told to stop (stopWorkers) when the listener
+// closes, so their last batch has until the same deadline, which is
+// returned.
+func (a *app) shutdownHTTP(ctx context.Context, srv *http.Server, draining *atomic.Bool, conns *connCounter, stopWorkers func()) time.Time {
+	deadline := time.Now().Add(a.cfg.ShutdownTimeout)
+	draining.Store(true)
+	// Connections kept alive are closed after their next answer, so
+	// clients reconnect through the load balancer to another replica.
+	srv.SetKeepAlivesEnabled(false)
+	if ctx.Err() != nil && a.cfg.ShutdownDrainDelay > 0 {
+		a.log.Info("shutdown: draining; /readyz answers 503", "delay", a.cfg.ShutdownDrainDelay.String())
+		time.Sleep(a.cfg.ShutdownDrainDelay)
+	}
+	stopWorkers()
+	a.log.Info("shutdown: listener closed; finishing the requests in flight", "open_connections", conns.open())
+	sctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		n := conns.open()
+		srv.Close()
+		a.log.Warn("shutdown: deadline passed; connections cut", "connections", n, "timeout", a.cfg.ShutdownTimeout.String())
+	}
+	return deadline
+}
+
+// waitWorkers waits for the workers to finish and acknowledge the batch in
+// hand, until the deadline. A batch not finished by then stays pending in
+// Redis; the next worker stores it again, idempotently.
+func (a *app) waitWorkers(workers *errgroup.Group, deadline time.Time) error {
+	done := make(chan error, 1)
+	go func() { done <- workers.Wait() }()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		a.log.Warn("shutdown: deadline passed with a batch unfinished; its entries stay pending and are stored by the next worker",
+			"timeout", a.cfg.ShutdownTimeout.String())
+		return nil
+	}
+}
+
+// connCounter counts the open connections of an HTTP server, to log how
+// many a shutdown cut.
+type connCounter struct{ n atomic.Int64 }
+
+func (c *connCounter) track(_ net.Conn, s http.ConnState) {
+	switch s {
+	case http.StateNew:
+		c.n.Add(1)
+	case http.StateHijacked, http.StateClosed:
+		c.n.Add(-1)
+	}
+}
+
+func (c *connCounter) open() int64 { return c.n.Load() }
 
 func runWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
@@ -257,11 +340,19 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	defer a.close()
 	g, gctx := errgroup.WithContext(ctx)
 	servePprof(gctx, g, a)
-	a.workers(gctx, g)
+	// On SIGTERM each worker finishes and acknowledges the batch in hand.
+	var workers errgroup.Group
+	a.workers(gctx, &workers)
 	if *metricsAddr != "" {
 		goServe(gctx, g, &http.Server{Addr: *metricsAddr, Handler: web.MetricsHandler(a.reg), ReadHeaderTimeout: 10 * time.Second})
 	}
-	return g.Wait()
+	<-gctx.Done()
+	deadline := time.Now().Add(a.cfg.ShutdownTimeout)
+	err = g.Wait()
+	if werr := a.waitWorkers(&workers, deadline); err == nil {
+		err = werr
+	}
+	return err
 }
 
 // servePprof serves the Go profiler on PPROF_ADDR, if set. Keep it on
