@@ -40,9 +40,10 @@ type WorkerConfig struct {
 	// the dead-letter stream. Failures while PostgreSQL is unreachable do
 	// not count against it.
 	MaxDeliveries int64
-	// KeyTTL is the lifetime of the status documents the worker updates.
-	KeyTTL time.Duration
-	Logger *slog.Logger
+	// StatusGrace is how long the status document of a stored application
+	// stays in Redis (INTAKE_STATUS_GRACE); PostgreSQL answers after that.
+	StatusGrace time.Duration
+	Logger      *slog.Logger
 }
 
 func (c *WorkerConfig) defaults() {
@@ -67,8 +68,8 @@ func (c *WorkerConfig) defaults() {
 	if c.MaxDeliveries <= 0 {
 		c.MaxDeliveries = 5
 	}
-	if c.KeyTTL <= 0 {
-		c.KeyTTL = DefaultKeyTTL
+	if c.StatusGrace <= 0 {
+		c.StatusGrace = DefaultStatusGrace
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -284,8 +285,9 @@ func (w *Worker) finish(ctx context.Context, done []string, apps []*enrollment.A
 		var view enrollment.StatusView
 		switch s.Outcome {
 		case enrollment.OutcomeDuplicate:
+			// Nothing of the first application, not even its code: storing
+			// the duplicate queued the code's re-send to its own guardian.
 			view = enrollment.NewStatusView(a, enrollment.StatusDuplicate, s.StoredAt)
-			view.FirstTrackingCode = s.FirstTrackingCode
 			view.Child, view.Choices = "", nil
 			w.metrics.Stored.WithLabelValues("duplicate").Inc()
 		case enrollment.OutcomeAlreadyStored:
@@ -297,7 +299,7 @@ func (w *Worker) finish(ctx context.Context, done []string, apps []*enrollment.A
 			w.metrics.Latency.Observe(now.Sub(a.SubmittedAt).Seconds())
 		}
 		doc, _ := json.Marshal(view)
-		pipe.Set(ctx, w.cfg.Keys.App(a.TrackingCode), doc, w.cfg.KeyTTL)
+		pipe.Set(ctx, w.cfg.Keys.App(a.TrackingCode), doc, w.cfg.StatusGrace)
 	}
 	pipe.XAck(ctx, w.cfg.Keys.Stream(), w.cfg.Keys.Group(), done...)
 	pipe.XDel(ctx, w.cfg.Keys.Stream(), done...)
