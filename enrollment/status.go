@@ -31,7 +31,7 @@ const (
 var statusText = map[Status][2]string{
 	StatusQueued:    {"Đã tiếp nhận, đang chờ lưu vào hệ thống", "accepted, waiting to be stored"},
 	StatusReceived:  {"Hồ sơ đã được lưu, chờ nhà trường xét duyệt", "stored, waiting for the school's review"},
-	StatusDuplicate: {"Trẻ đã có hồ sơ đăng ký trước đó; hồ sơ này không được tính", "the child already had an application; this one does not count"},
+	StatusDuplicate: {"Trẻ đã có hồ sơ đăng ký trước đó; hồ sơ này không được tính. Mã tra cứu của hồ sơ đó được gửi lại đến số điện thoại phụ huynh đã khai lần đầu; nếu cần, hãy mang giấy tờ của trẻ đến trường", "the child already had an application; this one does not count. Its tracking code is sent again to the guardian phone given the first time; if need be, take the child's papers to the school"},
 	StatusReturned:  {"Nhà trường trả lại hồ sơ để bổ sung", "returned by the school to be completed"},
 	StatusAccepted:  {"Nhà trường đã duyệt hồ sơ", "accepted by the school"},
 	StatusPlaced:    {"Đã có kết quả phân tuyến", "placed"},
