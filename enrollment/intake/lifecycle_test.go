@@ -149,3 +149,23 @@ func TestStoredDuplicateHidesFirst(t *testing.T) {
 		t.Errorf("code re-sends queued for the first application = %d, want 1", n)
 	}
 }
+
+func TestDirectDuplicateHidesFirst(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	d := intake.NewDirect(b.store, b.metrics)
+	first, err := d.Submit(t.Context(), b.app(t, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := b.app(t, 6)
+	changed.Choices = []string{"TH-BADINH-02"}
+	_, err = d.Submit(t.Context(), changed)
+	var e *enrollment.Error
+	if !errors.As(err, &e) || e.Code != enrollment.CodeDuplicate || e.TrackingCode != "" || strings.Contains(e.Message+e.MessageEN, first.TrackingCode) {
+		t.Errorf("second registration in direct mode = %v (%+v), want duplicate without the first code", err, e)
+	}
+	if n := b.count(t, `SELECT count(*) FROM outbox WHERE kind = 'code_resend' AND tracking_code = $1`, first.TrackingCode); n != 1 {
+		t.Errorf("code re-sends queued for the first application = %d, want 1", n)
+	}
+}
