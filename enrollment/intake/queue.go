@@ -121,7 +121,18 @@ func NewQueue(rdb *redis.Client, cfg Config, m *Metrics, autoPipeline bool) (*Qu
 	cfg.defaults()
 	q := &Queue{rdb: rdb, cmd: rdb, cfg: cfg, metrics: m, log: cfg.Logger, retries: rdb.Options().MaxRetries > 0}
 	if autoPipeline {
-		ap, err := rdb.AutoPipeline()
+		// A stalled Redis must not pile up requests without bound: past
+		// maxQueued commands waiting, a registration is refused at once
+		// (and certainly not saved) instead of joining the queue.
+		opts := redis.DefaultBlockingAutoPipelineOptions()
+		if o := rdb.Options().AutoPipelineOptions; o != nil {
+			c := *o
+			opts = &c
+		}
+		if opts.MaxQueuedCommands == 0 {
+			opts.MaxQueuedCommands = maxQueued
+		}
+		ap, err := rdb.AutoPipelineWithOptions(opts)
 		if err != nil {
 			return nil, fmt.Errorf("redis auto-pipeline: %w", err)
 		}
@@ -129,6 +140,11 @@ func NewQueue(rdb *redis.Client, cfg Config, m *Metrics, autoPipeline bool) (*Qu
 	}
 	return q, nil
 }
+
+// maxQueued bounds the commands waiting in the auto-pipeliner: far above
+// what a healthy Redis ever has queued (it drains a batch per round trip),
+// small enough to keep a stall's backlog to tens of MB.
+const maxQueued = 20_000
 
 // Receipt is the answer to a submission.
 type Receipt struct {
