@@ -162,6 +162,9 @@ func (d *Drainer) Drain(ctx context.Context) (int, error) {
 	}
 	var errs []error
 	for _, e := range entries {
+		if ctx.Err() != nil {
+			break // shutting down: the rest come due again when their lease ends
+		}
 		if err := d.handle(ctx, e); err != nil {
 			errs = append(errs, err)
 		}
@@ -173,6 +176,10 @@ func (d *Drainer) Drain(ctx context.Context) (int, error) {
 // error only when the outcome could not be recorded; the lease then brings
 // the message back.
 func (d *Drainer) handle(ctx context.Context, e Entry) error {
+	// Once a message is in hand its outcome is recorded even while
+	// shutting down, so a sent message is not sent again.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.SendTimeout+10*time.Second)
+	defer cancel()
 	id := strconv.FormatInt(e.ID, 10)
 	to, err := d.store.recipient(ctx, e.TrackingCode)
 	if errors.Is(err, errNotStored) {
