@@ -337,6 +337,20 @@ func TestBadInput(t *testing.T) {
 		strings.Contains(fmt.Sprint(r2.body), fmt.Sprint(r.body["tracking_code"])) {
 		t.Errorf("another form for the same child = %d %v, want 409 without the first code", r2.status, r2.body)
 	}
+	// The first code goes to the first registration's guardian instead,
+	// through the outbox that the serving process drains.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var sent int
+		if err := e.db.Get(&sent, `SELECT count(*) FROM outbox WHERE kind = 'code_resend' AND tracking_code = $1 AND sent_at IS NOT NULL`, r.body["tracking_code"]); err != nil {
+			t.Fatal(err)
+		}
+		if sent == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first code was never re-sent to its guardian")
+		}
+	}
 	// The same form again still answers with its code.
 	r3 := e.do(t, client, "POST", "/api/v1/applications", "application/json", mustJSON(good))
 	if r3.status != http.StatusOK || r3.body["tracking_code"] != r.body["tracking_code"] {
