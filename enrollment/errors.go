@@ -42,7 +42,9 @@ type Error struct {
 	Problems  []Problem
 	// RetryAfter is set with CodeBusy and CodeUnavailable.
 	RetryAfter time.Duration
-	// TrackingCode is set with CodeDuplicate: the child's first application.
+	// TrackingCode, when set, is shown with a link to its status. It is
+	// never set with CodeDuplicate: a refusal reveals nothing of the
+	// child's existing application to whoever sent the second form.
 	TrackingCode string
 }
 

@@ -20,7 +20,7 @@ type Status string
 const (
 	StatusQueued    Status = "queued"
 	StatusReceived  Status = "received"
-	StatusDuplicate Status = "duplicate" // a second registration of a child; see FirstTrackingCode
+	StatusDuplicate Status = "duplicate" // a second registration of a child; it shows nothing of the first
 	StatusReturned  Status = "returned"  // returned by the school with a reason to fix
 	StatusAccepted  Status = "accepted"  // accepted by the school after review
 	StatusPlaced    Status = "placed"
@@ -31,7 +31,7 @@ const (
 var statusText = map[Status][2]string{
 	StatusQueued:    {"Đã tiếp nhận, đang chờ lưu vào hệ thống", "accepted, waiting to be stored"},
 	StatusReceived:  {"Hồ sơ đã được lưu, chờ nhà trường xét duyệt", "stored, waiting for the school's review"},
-	StatusDuplicate: {"Trẻ đã có hồ sơ đăng ký trước đó; hồ sơ này không được tính", "the child already had an application; this one does not count"},
+	StatusDuplicate: {"Trẻ đã có hồ sơ đăng ký trước đó; hồ sơ này không được tính. Mã tra cứu của hồ sơ đó được gửi lại đến số điện thoại phụ huynh đã khai lần đầu; nếu cần, hãy mang giấy tờ của trẻ đến trường", "the child already had an application; this one does not count. Its tracking code is sent again to the guardian phone given the first time; if need be, take the child's papers to the school"},
 	StatusReturned:  {"Nhà trường trả lại hồ sơ để bổ sung", "returned by the school to be completed"},
 	StatusAccepted:  {"Nhà trường đã duyệt hồ sơ", "accepted by the school"},
 	StatusPlaced:    {"Đã có kết quả phân tuyến", "placed"},
@@ -55,7 +55,7 @@ type StatusView struct {
 	Choices           []string   `json:"choices,omitempty"`
 	SubmittedAt       time.Time  `json:"submitted_at"`
 	ReceivedAt        *time.Time `json:"received_at,omitempty"`
-	FirstTrackingCode string     `json:"first_tracking_code,omitempty"`
+	FirstTrackingCode string     `json:"-"` // a duplicate's first code: never shown, see Store.Status
 }
 
 // NewStatusView returns the view of an application in a state.
@@ -129,8 +129,10 @@ ORDER BY a.tracking_code = $1 DESC LIMIT 1`
 	stored = stored.UTC()
 	v.ReceivedAt = &stored
 	if dupCode == code && realCode != code {
-		// The holder of a duplicate's code learns the first code, not what
-		// the first application says.
+		// The holder of a duplicate's code learns nothing of the first
+		// application, not even its code (FirstTrackingCode is not
+		// encoded): whoever made the second registration may not be the
+		// parent who made the first, whose guardian gets the code again.
 		v.TrackingCode = code
 		v.FirstTrackingCode = realCode
 		v.Child, v.Choices = "", nil

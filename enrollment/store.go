@@ -10,6 +10,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
 )
 
 // Store keeps applications and reference data in PostgreSQL.
@@ -271,7 +273,9 @@ RETURNING tracking_code, stored_at`
 
 // resolveSkipped finds out why rows were skipped: already stored under
 // their own id (a redelivery), or another application of the same child.
-// The second kind is recorded in duplicate_submissions.
+// The second kind is recorded in duplicate_submissions, and the first
+// application's code is queued to be sent again to its own guardian (the
+// second registrant is told nothing of it), in the same transaction.
 func (s *Store) resolveSkipped(ctx context.Context, tx *sqlx.Tx, apps []*Application, missing []int, out []Stored) error {
 	const q = `
 SELECT a.id, a.tracking_code, a.stored_at FROM applications a
@@ -300,6 +304,9 @@ ON CONFLICT (tracking_code) DO NOTHING`
 		}
 		if _, err := tx.ExecContext(ctx, qDup, a.TrackingCode, id, a.SubmittedAt); err != nil {
 			return fmt.Errorf("record duplicate submission %s: %w", a.TrackingCode, err)
+		}
+		if err := outbox.EnqueueCodeResend(ctx, tx, code, time.Now()); err != nil {
+			return err
 		}
 		out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeDuplicate, FirstTrackingCode: code, StoredAt: at}
 	}

@@ -1,8 +1,10 @@
 package enrollment_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,8 +140,17 @@ func TestSaveBatchDuplicateChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Status != enrollment.StatusDuplicate || v.FirstTrackingCode != first.TrackingCode || v.Child != "" || v.Choices != nil {
-		t.Errorf("Status(duplicate) = %+v, want duplicate of %s without the first's data", v, first.TrackingCode)
+	if v.Status != enrollment.StatusDuplicate || v.Child != "" || v.Choices != nil {
+		t.Errorf("Status(duplicate) = %+v, want duplicate without the first's data", v)
+	}
+	// Whoever made the second registration may not be the first's parent:
+	// the first code is not shown, it is sent again to the first guardian.
+	if b, err := json.Marshal(v); err != nil || strings.Contains(string(b), first.TrackingCode) {
+		t.Errorf("Status(duplicate) shows %s (%v), want nothing of the first code %s", b, err, first.TrackingCode)
+	}
+	var resends int
+	if err := store.DB().GetContext(ctx, &resends, `SELECT count(*) FROM outbox WHERE kind = 'code_resend' AND tracking_code = $1`, first.TrackingCode); err != nil || resends != 1 {
+		t.Errorf("code re-sends queued for the first application = %d (%v), want 1 (once a day however many duplicates)", resends, err)
 	}
 	v, err = store.Status(ctx, first.TrackingCode)
 	if err != nil {

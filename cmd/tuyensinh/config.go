@@ -33,6 +33,18 @@ type config struct {
 	// Shutdown on SIGTERM.
 	ShutdownDrainDelay time.Duration // SHUTDOWN_DRAIN_DELAY: /readyz answers 503 this long before the listener closes
 	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT: from SIGTERM to exit, at most
+
+	// Intake queue, outbox and the lifetime of data in Redis.
+	RedisTimeout time.Duration // REDIS_TIMEOUT, default 2s: deadline on every Redis call of a request
+	// HMACKey (INTAKE_HMAC_KEY, at least 16 bytes) keys the hash that names
+	// a child in Redis instead of its ID number. Every API process of a
+	// deployment must share it (otherwise a second registration of a child
+	// is caught only when stored) and keep it for the window; unset, a
+	// public development key is used with a warning. Generate one with
+	// `openssl rand -base64 32`.
+	HMACKey      string
+	StatusGrace  time.Duration // INTAKE_STATUS_GRACE, default 10m: status documents stay in Redis this long once stored
+	OutboxSender string        // OUTBOX_SENDER: how messages to parents are sent; only "log" (the demo) so far
 }
 
 // loadConfig reads the configuration and reports every missing or bad value
@@ -107,6 +119,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		// Shutdown on SIGTERM.
 		ShutdownDrainDelay: 5 * time.Second,
 		ShutdownTimeout:    duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+
+		RedisTimeout: duration("REDIS_TIMEOUT", 2*time.Second),
+		HMACKey:      getenv("INTAKE_HMAC_KEY"),
+		StatusGrace:  duration("INTAKE_STATUS_GRACE", 10*time.Minute),
+		OutboxSender: str("OUTBOX_SENDER", "log"),
 	}
 	// A drain delay of 0 is allowed: without a load balancer there is
 	// nobody to wait for.
@@ -119,6 +136,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.ShutdownDrainDelay >= c.ShutdownTimeout {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN_DELAY=%s must be shorter than SHUTDOWN_TIMEOUT=%s: in-flight requests need time to finish", c.ShutdownDrainDelay, c.ShutdownTimeout))
+	}
+	if c.HMACKey != "" && len(c.HMACKey) < 16 {
+		errs = append(errs, fmt.Errorf("INTAKE_HMAC_KEY: want at least 16 bytes (got %d), e.g. from openssl rand -base64 32", len(c.HMACKey)))
+	}
+	if c.OutboxSender != "log" {
+		errs = append(errs, fmt.Errorf("OUTBOX_SENDER=%q: want log", c.OutboxSender))
 	}
 	if c.IntakeMode != "buffered" && c.IntakeMode != "direct" {
 		errs = append(errs, fmt.Errorf("INTAKE_MODE=%q: want buffered or direct", c.IntakeMode))

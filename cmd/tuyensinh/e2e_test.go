@@ -331,8 +331,30 @@ func TestBadInput(t *testing.T) {
 	changed := registration(1, year)
 	changed["choices"] = []string{"TH-BADINH-02"}
 	r2 := e.do(t, client, "POST", "/api/v1/applications", "application/json", mustJSON(changed))
-	if eb, _ := r2.body["error"].(map[string]any); r2.status != http.StatusConflict || eb["tracking_code"] != r.body["tracking_code"] {
-		t.Errorf("another form for the same child = %d %v, want 409 with the first code", r2.status, r2.body)
+	// The refusal reveals nothing of the first application: anyone who knows
+	// a child's ID number can send a form.
+	if eb, _ := r2.body["error"].(map[string]any); r2.status != http.StatusConflict || eb["tracking_code"] != nil || eb["status_url"] != nil ||
+		strings.Contains(fmt.Sprint(r2.body), fmt.Sprint(r.body["tracking_code"])) {
+		t.Errorf("another form for the same child = %d %v, want 409 without the first code", r2.status, r2.body)
+	}
+	// The first code goes to the first registration's guardian instead,
+	// through the outbox that the serving process drains.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var sent int
+		if err := e.db.Get(&sent, `SELECT count(*) FROM outbox WHERE kind = 'code_resend' AND tracking_code = $1 AND sent_at IS NOT NULL`, r.body["tracking_code"]); err != nil {
+			t.Fatal(err)
+		}
+		if sent == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first code was never re-sent to its guardian")
+		}
+	}
+	// The same form again still answers with its code.
+	r3 := e.do(t, client, "POST", "/api/v1/applications", "application/json", mustJSON(good))
+	if r3.status != http.StatusOK || r3.body["tracking_code"] != r.body["tracking_code"] {
+		t.Errorf("the same form again = %d %v, want 200 with %v", r3.status, r3.body, r.body["tracking_code"])
 	}
 }
 
@@ -343,12 +365,14 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(context.Background(), bin, "serve")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HTTP_ADDR=nonsense", "INTAKE_WORKERS=zero", "REDIS_URL=http://x"}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HTTP_ADDR=nonsense", "INTAKE_WORKERS=zero", "REDIS_URL=http://x",
+		"REDIS_TIMEOUT=soon", "INTAKE_HMAC_KEY=short", "INTAKE_STATUS_GRACE=-1m", "OUTBOX_SENDER=carrier-pigeon"}
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		t.Fatalf("serve with a bad configuration succeeded:\n%s", out)
 	}
-	for _, want := range []string{"DATABASE_URL is not set", "REDIS_URL=", "HTTP_ADDR=", "INTAKE_WORKERS="} {
+	for _, want := range []string{"DATABASE_URL is not set", "REDIS_URL=", "HTTP_ADDR=", "INTAKE_WORKERS=",
+		"REDIS_TIMEOUT=", "INTAKE_HMAC_KEY: want at least 16 bytes", "INTAKE_STATUS_GRACE=", "OUTBOX_SENDER="} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output does not mention %q:\n%s", want, out)
 		}

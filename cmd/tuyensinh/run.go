@@ -22,6 +22,7 @@ import (
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
+	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
 	"github.com/tuyensinh/tuyensinh/web"
 )
 
@@ -97,7 +98,7 @@ func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: newLogger(cfg, stderr), keys: intake.Keys{Prefix: cfg.RedisPrefix}}
+	a := &app{cfg: cfg, log: newLogger(cfg, stderr), keys: intake.Keys{Prefix: cfg.RedisPrefix, ChildSecret: []byte(cfg.HMACKey)}}
 	// The service holds little memory (tens of MB even after a million
 	// registrations); collecting garbage less often buys CPU for intake.
 	// GOGC, when set, decides instead.
@@ -110,6 +111,27 @@ func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	}
 	ropt.PoolSize = max(ropt.PoolSize, 64)
 	ropt.ContextTimeoutEnabled = true
+	// A stalled Redis must not hold connections for long: requests give up
+	// after REDIS_TIMEOUT, and the client drops what they left behind soon
+	// after. A request that waits for a free connection gives up first, so
+	// it can say truthfully that nothing was sent. Commands are not retried
+	// (workers loop and retry by themselves; intake tells the parent to
+	// resubmit), or a failure could not prove that nothing was saved.
+	if ropt.DialTimeout == 0 {
+		ropt.DialTimeout = cfg.RedisTimeout
+	}
+	if ropt.ReadTimeout == 0 {
+		ropt.ReadTimeout = max(3*time.Second, cfg.RedisTimeout+time.Second)
+	}
+	if ropt.WriteTimeout == 0 {
+		ropt.WriteTimeout = ropt.ReadTimeout
+	}
+	if ropt.PoolTimeout == 0 {
+		ropt.PoolTimeout = cfg.RedisTimeout / 2
+	}
+	if ropt.MaxRetries == 0 {
+		ropt.MaxRetries = -1
+	}
 	a.rdb = redis.NewClient(ropt)
 	// PostgreSQL may be down: the API keeps taking registrations and the
 	// workers wait for it.
@@ -140,11 +162,22 @@ func (a *app) workers(ctx context.Context, g *errgroup.Group) {
 			BatchSize:     a.cfg.BatchSize,
 			MinIdle:       a.cfg.MinIdle,
 			MaxDeliveries: a.cfg.MaxDelivery,
+			StatusGrace:   a.cfg.StatusGrace,
 			Logger:        a.log,
 		}, a.met)
 		g.Go(func() error { return w.Run(ctx) })
 	}
 	a.log.Info("intake workers started", "workers", a.cfg.Workers, "consumer", a.cfg.Consumer)
+	a.drainOutbox(ctx, g)
+}
+
+// drainOutbox sends the messages to parents waiting in the outbox. Every
+// process that runs workers drains it; they share the work.
+func (a *app) drainOutbox(ctx context.Context, g *errgroup.Group) {
+	var sender outbox.Sender = outbox.LogSender{Log: a.log} // OUTBOX_SENDER=log, the only one so far
+	d := outbox.NewDrainer(outbox.NewStore(a.db), sender, outbox.DrainerConfig{Logger: a.log})
+	g.Go(func() error { return d.Run(ctx) })
+	a.log.Info("outbox drainer started", "sender", a.cfg.OutboxSender)
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -172,7 +205,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		in = intake.NewDirect(a.store, a.met)
 		a.log.Warn("INTAKE_MODE=direct: registrations are inserted inside each request, without the Redis buffer")
 	default:
-		q, err := intake.NewQueue(a.rdb, intake.Config{Keys: a.keys, Ceiling: a.cfg.Ceiling, RetryAfter: a.cfg.RetryAfter, Logger: a.log}, a.met, a.cfg.AutoPipeline)
+		if a.cfg.HMACKey == "" {
+			a.log.Warn("INTAKE_HMAC_KEY is not set: children are named in Redis with a public development key; set a secret shared by every API process")
+		}
+		q, err := intake.NewQueue(a.rdb, intake.Config{Keys: a.keys, Ceiling: a.cfg.Ceiling, RetryAfter: a.cfg.RetryAfter, Logger: a.log,
+			Timeout: a.cfg.RedisTimeout, Resender: outbox.NewStore(a.db)}, a.met, a.cfg.AutoPipeline)
 		if err != nil {
 			return err
 		}
@@ -190,10 +227,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			if draining.Load() {
 				return errShuttingDown
 			}
-			if err := a.rdb.Ping(ctx).Err(); err != nil {
-				return fmt.Errorf("redis: %w", err)
-			}
-			return nil
+			return intake.Ping(ctx, a.rdb, time.Second)
 		},
 		Database: func(ctx context.Context) error { return enrollment.Ping(ctx, a.db) },
 	})

@@ -51,9 +51,9 @@ type DeadLetter struct {
 // DeadLettersConfig configures DeadLetters.
 type DeadLettersConfig struct {
 	Keys Keys
-	// KeyTTL is the lifetime of the status document a replay writes, as
-	// the workers write it.
-	KeyTTL time.Duration
+	// StatusGrace is how long the status document a replay writes stays in
+	// Redis, as the workers write it (INTAKE_STATUS_GRACE).
+	StatusGrace time.Duration
 	// Logger records every use, without personal data.
 	Logger *slog.Logger
 }
@@ -75,8 +75,8 @@ func NewDeadLetters(rdb *redis.Client, saver Saver, cfg DeadLettersConfig) *Dead
 	if cfg.Keys.Prefix == "" {
 		cfg.Keys.Prefix = "ts"
 	}
-	if cfg.KeyTTL <= 0 {
-		cfg.KeyTTL = DefaultKeyTTL
+	if cfg.StatusGrace <= 0 {
+		cfg.StatusGrace = DefaultStatusGrace
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -198,7 +198,7 @@ func (d *DeadLetters) Replay(ctx context.Context, id string) (Replayed, error) {
 	}
 	r.Outcome = outcomeName(stored[0].Outcome)
 	_, err = d.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, d.cfg.Keys.App(a.TrackingCode), storedStatus(a, stored[0]), d.cfg.KeyTTL)
+		p.Set(ctx, d.cfg.Keys.App(a.TrackingCode), storedStatus(a, stored[0]), d.cfg.StatusGrace)
 		p.XDel(ctx, d.cfg.Keys.Dead(), id)
 		p.HDel(ctx, d.cfg.Keys.Failures(), dl.Entry)
 		return nil

@@ -24,8 +24,9 @@ func NewDirect(saver Saver, m *Metrics) *Direct {
 }
 
 // Submit stores the application at once. A second application of the same
-// child answers CodeDuplicate with the first tracking code; a database that
-// cannot be reached answers CodeUnavailable.
+// child answers CodeDuplicate, which, as with the queue, reveals nothing of
+// the first application (storing it queued the re-send of the first code to
+// its guardian); a database that cannot be reached answers CodeUnavailable.
 func (d *Direct) Submit(ctx context.Context, a *enrollment.Application) (Receipt, error) {
 	if err := stamp(a, d.nowFunc()); err != nil {
 		return Receipt{}, err
@@ -40,10 +41,7 @@ func (d *Direct) Submit(ctx context.Context, a *enrollment.Application) (Receipt
 	}
 	if r := res[0]; r.Outcome == enrollment.OutcomeDuplicate {
 		d.metrics.reject("duplicate")
-		return Receipt{}, &enrollment.Error{Code: enrollment.CodeDuplicate,
-			Message:      fmt.Sprintf("Trẻ đã được đăng ký trước đó (mã tra cứu %s)", r.FirstTrackingCode),
-			MessageEN:    fmt.Sprintf("the child is already registered (tracking code %s)", r.FirstTrackingCode),
-			TrackingCode: r.FirstTrackingCode}
+		return Receipt{}, duplicate(a)
 	}
 	d.metrics.Accepted.Inc()
 	return Receipt{TrackingCode: a.TrackingCode}, nil

@@ -29,6 +29,18 @@
 // operator; a replayed or dropped one is deleted from the dead-letter
 // stream.
 //
+// Every Redis call of a request has a deadline (Config.Timeout), enforced
+// by the caller since the auto-pipeliner does not honour a command's own
+// context. A 503 says whether the registration certainly was not saved (no
+// connection) or may have been (the command may have reached Redis);
+// sending the same form again is safe either way, and answers with the
+// first code if it was saved.
+//
+// Redis holds personal data only in transit: a child is named in key names
+// by a keyed hash of its ID number, never the number, and the status
+// document of a stored application expires after a short grace, after
+// which PostgreSQL answers.
+//
 // Durability of a 202 is Redis's: run it with appendonly yes and
 // maxmemory-policy noeviction. With appendfsync everysec a crash of the
 // Redis host can lose up to about one second of accepted registrations;

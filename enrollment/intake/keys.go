@@ -1,6 +1,9 @@
 package intake
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -11,7 +14,19 @@ import (
 // prefix so they can share a Redis server.
 type Keys struct {
 	Prefix string
+	// ChildSecret keys the hash of a child's ID number in the name of its
+	// duplicate guard, so the ID number itself is never a key name (key
+	// names show in SCAN, MONITOR, slow logs and memory reports). Every
+	// process of an intake must use the same secret, or a second
+	// registration of a child is only caught when it is stored. Empty
+	// means DevelopmentChildSecret.
+	ChildSecret []byte
 }
+
+// DevelopmentChildSecret is the ChildSecret used when none is configured.
+// It is public, so with it a key name can be matched to an ID number by
+// trying the ID numbers of a birth year; production sets its own.
+const DevelopmentChildSecret = "tuyensinh development key - not secret"
 
 // Stream is the intake stream.
 func (k Keys) Stream() string { return k.Prefix + ":intake" }
@@ -28,9 +43,18 @@ func (k Keys) Failures() string { return k.Prefix + ":intake:failures" }
 // Group is the consumer group of the workers that store entries.
 func (k Keys) Group() string { return "store" }
 
-// Child is the key guarding one application per child, level and year.
+// Child is the key guarding one application per child, level and year. It
+// names the child by a keyed hash (HMAC-SHA256, truncated to 128 bits) of
+// the ID number, never by the number.
 func (k Keys) Child(level enrollment.Level, year int, idNumber string) string {
-	return k.Prefix + ":child:" + string(level) + ":" + strconv.Itoa(year) + ":" + idNumber
+	secret := k.ChildSecret
+	if len(secret) == 0 {
+		secret = []byte(DevelopmentChildSecret)
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(idNumber))
+	var sum [sha256.Size]byte
+	return k.Prefix + ":child:" + string(level) + ":" + strconv.Itoa(year) + ":" + hex.EncodeToString(m.Sum(sum[:0])[:16])
 }
 
 // App is the key of the public status document of a tracking code.
@@ -39,7 +63,14 @@ func (k Keys) App(code string) string { return k.Prefix + ":app:" + code }
 // Catalog is the key of the copy of the reference data.
 func (k Keys) Catalog() string { return k.Prefix + ":catalog" }
 
-// DefaultKeyTTL is how long a registration's duplicate guard and status
-// document stay in Redis: past the window and its placement, after which
-// PostgreSQL answers for the code.
+// DefaultKeyTTL is how long a registration's duplicate guard (and its
+// status document while it waits to be stored) stays in Redis: past the
+// window and its placement, so a second registration of the child is
+// refused at once for as long as it could arrive.
 const DefaultKeyTTL = 60 * 24 * time.Hour
+
+// DefaultStatusGrace is how long the status document of a stored
+// application stays in Redis. Parents usually look their code up in the
+// minutes after submitting; later lookups are answered by PostgreSQL,
+// which holds the truth.
+const DefaultStatusGrace = 10 * time.Minute

@@ -46,10 +46,17 @@ type Config struct {
 	Ceiling int64
 	// RetryAfter is what a busy or unavailable answer tells clients to wait.
 	RetryAfter time.Duration
-	// KeyTTL is how long the duplicate guard and status document of a
-	// registration live in Redis. It must outlast the window; PostgreSQL
-	// answers for older codes.
+	// KeyTTL is how long the duplicate guard of a registration lives in
+	// Redis, and its status document until a worker stores it. It must
+	// outlast the window; PostgreSQL answers for older codes.
 	KeyTTL time.Duration
+	// Timeout bounds every Redis call of a request (REDIS_TIMEOUT);
+	// DefaultTimeout if zero.
+	Timeout time.Duration
+	// Resender, if set, is asked to send the tracking code of a child's
+	// application again to the guardian who registered it, when another
+	// registration of the child is refused.
+	Resender Resender
 	// NowFunc returns the current time; time.Now if nil.
 	NowFunc func() time.Time
 	Logger  *slog.Logger
@@ -61,6 +68,9 @@ func (c *Config) defaults() {
 	}
 	if c.KeyTTL <= 0 {
 		c.KeyTTL = DefaultKeyTTL
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
 	}
 	if c.NowFunc == nil {
 		c.NowFunc = time.Now
@@ -81,6 +91,17 @@ type Queue struct {
 	cfg     Config
 	metrics *Metrics
 	log     *slog.Logger
+	// retries is set when the client retries failed commands: a failure
+	// then never proves that nothing was sent.
+	retries bool
+}
+
+// Resender queues a message that sends a child's tracking code again to the
+// guardian phone of its application; *outbox.Store is one. It must return
+// quickly and may fail (the database is down): the refusal is answered
+// anyway.
+type Resender interface {
+	ResendCode(ctx context.Context, trackingCode string) error
 }
 
 // cmdable is what Queue needs of a Redis client or auto-pipeliner.
@@ -92,11 +113,26 @@ type cmdable interface {
 // NewQueue returns a queue on rdb. With autoPipeline, concurrent requests'
 // commands are sent to Redis together in pipelines, which roughly halves
 // the CPU each registration costs under load.
+//
+// Give rdb MaxRetries -1: Submit can then tell a registration that
+// certainly was not saved (no connection) from one whose fate is unknown.
+// With retries every failure is reported as unknown.
 func NewQueue(rdb *redis.Client, cfg Config, m *Metrics, autoPipeline bool) (*Queue, error) {
 	cfg.defaults()
-	q := &Queue{rdb: rdb, cmd: rdb, cfg: cfg, metrics: m, log: cfg.Logger}
+	q := &Queue{rdb: rdb, cmd: rdb, cfg: cfg, metrics: m, log: cfg.Logger, retries: rdb.Options().MaxRetries > 0}
 	if autoPipeline {
-		ap, err := rdb.AutoPipeline()
+		// A stalled Redis must not pile up requests without bound: past
+		// maxQueued commands waiting, a registration is refused at once
+		// (and certainly not saved) instead of joining the queue.
+		opts := redis.DefaultBlockingAutoPipelineOptions()
+		if o := rdb.Options().AutoPipelineOptions; o != nil {
+			c := *o
+			opts = &c
+		}
+		if opts.MaxQueuedCommands == 0 {
+			opts.MaxQueuedCommands = maxQueued
+		}
+		ap, err := rdb.AutoPipelineWithOptions(opts)
 		if err != nil {
 			return nil, fmt.Errorf("redis auto-pipeline: %w", err)
 		}
@@ -104,6 +140,11 @@ func NewQueue(rdb *redis.Client, cfg Config, m *Metrics, autoPipeline bool) (*Qu
 	}
 	return q, nil
 }
+
+// maxQueued bounds the commands waiting in the auto-pipeliner: far above
+// what a healthy Redis ever has queued (it drains a batch per round trip),
+// small enough to keep a stall's backlog to tens of MB.
+const maxQueued = 20_000
 
 // Receipt is the answer to a submission.
 type Receipt struct {
@@ -118,9 +159,15 @@ type Receipt struct {
 // submission time, and returns once the registration is in the stream. A
 // second, identical submission for the child returns the first receipt with
 // Repeated set; a different one returns an *enrollment.Error with
-// CodeDuplicate and the first tracking code. It returns CodeBusy when the
-// backlog is past the ceiling and CodeUnavailable when Redis cannot be
-// reached; in both cases nothing was queued.
+// CodeDuplicate that reveals nothing of the first application, and asks the
+// Resender to send its code again to the guardian who registered it.
+//
+// It returns CodeBusy when the backlog is past the ceiling (nothing was
+// queued), and CodeUnavailable when Redis did not answer within
+// Config.Timeout; its message then says whether the registration certainly
+// was not saved (no connection to Redis) or may have been. Submitting the
+// same form again is always safe: if it was saved, it answers Repeated with
+// the same code.
 func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt, error) {
 	content, err := json.Marshal(&a.Registration)
 	if err != nil {
@@ -137,12 +184,19 @@ func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt,
 	doc := a.SubmittedAt.AppendFormat([]byte(queuedMark), time.RFC3339Nano)
 	k := q.cfg.Keys
 	keys := []string{k.Child(a.Level, a.SchoolYear, a.Child.IDNumber), k.Stream(), k.App(a.TrackingCode)}
-	res, err := submitScript.Run(ctx, q.cmd, keys,
-		a.TrackingCode, hash, q.cfg.Ceiling, payload, doc, int64(q.cfg.KeyTTL/time.Second)).Slice()
+	args := []any{a.TrackingCode, hash, q.cfg.Ceiling, payload, doc, int64(q.cfg.KeyTTL / time.Second)}
+	res, err := within(ctx, q.cfg.Timeout, func(ctx context.Context) ([]any, error) {
+		return submitScript.Run(ctx, q.cmd, keys, args...).Slice()
+	})
 	if err != nil {
-		q.metrics.reject("redis_unavailable")
-		q.log.Error("intake: redis unavailable; registration refused with 503", "err", err)
-		return Receipt{}, q.unavailable()
+		if !q.retries && notSent(err) {
+			q.metrics.reject("redis_unavailable")
+			q.log.Error("intake: redis unreachable; registration refused with 503, not saved", "err", err)
+			return Receipt{}, q.notSaved()
+		}
+		q.metrics.reject("redis_unconfirmed") // possibly queued after all
+		q.log.Error("intake: redis did not confirm; answered 503, the registration may be saved", "err", err)
+		return Receipt{}, q.unconfirmed()
 	}
 	if len(res) != 2 {
 		return Receipt{}, fmt.Errorf("submit script: unexpected reply %v", res)
@@ -156,8 +210,8 @@ func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt,
 	case 2:
 		q.metrics.reject("busy")
 		return Receipt{}, &enrollment.Error{Code: enrollment.CodeBusy,
-			Message:    fmt.Sprintf("Hệ thống đang nhận rất nhiều hồ sơ; vui lòng gửi lại sau %d giây. Thời điểm nộp không ảnh hưởng đến kết quả tuyển sinh.", int(q.cfg.RetryAfter/time.Second)),
-			MessageEN:  fmt.Sprintf("the system is receiving very many registrations; please submit again in %d seconds. The time of submission does not affect placement.", int(q.cfg.RetryAfter/time.Second)),
+			Message:    fmt.Sprintf("Hệ thống đang nhận rất nhiều hồ sơ; hồ sơ CHƯA được lưu. Vui lòng gửi lại sau %d giây. Thời điểm nộp không ảnh hưởng đến kết quả tuyển sinh.", int(q.cfg.RetryAfter/time.Second)),
+			MessageEN:  fmt.Sprintf("the system is receiving very many registrations; this one was NOT saved. Please submit again in %d seconds. The time of submission does not affect placement.", int(q.cfg.RetryAfter/time.Second)),
 			RetryAfter: q.cfg.RetryAfter}
 	}
 	code, prevHash, _ := strings.Cut(val, " ")
@@ -166,31 +220,83 @@ func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt,
 		return Receipt{TrackingCode: code, Repeated: true}, nil
 	}
 	q.metrics.reject("duplicate")
-	return Receipt{}, &enrollment.Error{Code: enrollment.CodeDuplicate,
-		Message:      fmt.Sprintf("Trẻ có số định danh %s đã được đăng ký %s năm học %d-%d (mã tra cứu %s). Mỗi trẻ chỉ có một hồ sơ; để sửa hồ sơ hãy liên hệ nhà trường.", a.Child.IDNumber, a.Level.NameVI(), a.SchoolYear, a.SchoolYear+1, code),
-		MessageEN:    fmt.Sprintf("the child with ID number %s is already registered for %s in %d-%d (tracking code %s). A child has one application; contact the school to change it.", a.Child.IDNumber, a.Level, a.SchoolYear, a.SchoolYear+1, code),
-		TrackingCode: code}
+	q.resend(ctx, code)
+	return Receipt{}, duplicate(a)
 }
 
-// unavailable is the answer while Redis cannot be reached. The cause is
-// logged, not shown to parents.
-func (q *Queue) unavailable() error {
+// resend asks for the first application's code to be sent to its guardian.
+// A failure is logged and the refusal answered anyway: the parent can still
+// go to the school.
+func (q *Queue) resend(ctx context.Context, code string) {
+	if q.cfg.Resender == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.Timeout)
+	defer cancel()
+	if err := q.cfg.Resender.ResendCode(ctx, code); err != nil {
+		q.log.Warn("intake: re-sending a tracking code could not be queued", "err", err)
+	}
+}
+
+// duplicate is the refusal of a second, different registration of a child.
+// It tells nothing of the first application (not its code, not what it
+// says), since anyone who knows a child's ID number can send a form; it says
+// how the parent who made the first one gets its code back.
+func duplicate(a *enrollment.Application) error {
+	return &enrollment.Error{Code: enrollment.CodeDuplicate,
+		Message: fmt.Sprintf("Trẻ này đã có hồ sơ đăng ký %s năm học %d-%d; mỗi trẻ chỉ có một hồ sơ, nên hồ sơ vừa gửi không được nhận. "+
+			"Mã tra cứu của hồ sơ đã có sẽ được gửi lại bằng tin nhắn đến số điện thoại phụ huynh đã khai khi đăng ký lần đầu (nhiều nhất một lần mỗi ngày). "+
+			"Nếu không nhận được tin nhắn, hoặc bạn chưa từng đăng ký cho trẻ, hãy mang giấy tờ của trẻ (giấy khai sinh, giấy tờ cư trú) đến trường để được hỗ trợ.",
+			a.Level.NameVI(), a.SchoolYear, a.SchoolYear+1),
+		MessageEN: fmt.Sprintf("this child already has an application for %s in %d-%d; a child has one application, so this one was not taken. "+
+			"The tracking code of the existing application will be sent again by text message to the guardian phone given in the first registration (at most once a day). "+
+			"If no message arrives, or you never registered the child, take the child's papers (birth certificate, residence papers) to the school for help.",
+			a.Level, a.SchoolYear, a.SchoolYear+1)}
+}
+
+// notSaved is the answer while Redis cannot be reached at all: the
+// registration certainly was not saved. The cause is logged, not shown.
+func (q *Queue) notSaved() error {
 	return &enrollment.Error{Code: enrollment.CodeUnavailable,
 		Message:    fmt.Sprintf("Hệ thống tạm thời không nhận được hồ sơ; hồ sơ CHƯA được lưu. Vui lòng gửi lại sau %d giây.", int(q.cfg.RetryAfter/time.Second)),
 		MessageEN:  fmt.Sprintf("registrations cannot be taken right now; this one was NOT saved. Please submit again in %d seconds.", int(q.cfg.RetryAfter/time.Second)),
 		RetryAfter: q.cfg.RetryAfter}
 }
 
+// unconfirmed is the answer when Redis did not confirm in time: the
+// registration may or may not be in the stream, and only a resubmission
+// tells (it answers with the same code if it was saved).
+func (q *Queue) unconfirmed() error {
+	return &enrollment.Error{Code: enrollment.CodeUnavailable,
+		Message:    "Hệ thống chưa xác nhận được việc lưu hồ sơ; hồ sơ có thể chưa được lưu. Vui lòng gửi lại: nếu hồ sơ đã được lưu, bạn sẽ nhận lại đúng mã tra cứu.",
+		MessageEN:  "the system could not confirm that the registration was saved; it may not have been. Please submit it again: if it was saved, you will get the same tracking code back.",
+		RetryAfter: q.cfg.RetryAfter}
+}
+
+// lookupUnavailable is the answer to a status lookup or state read while
+// Redis does not answer.
+func (q *Queue) lookupUnavailable() error {
+	return &enrollment.Error{Code: enrollment.CodeUnavailable,
+		Message:    fmt.Sprintf("Tạm thời không tra cứu được; vui lòng thử lại sau %d giây.", int(q.cfg.RetryAfter/time.Second)),
+		MessageEN:  fmt.Sprintf("lookups are unavailable right now; please try again in %d seconds.", int(q.cfg.RetryAfter/time.Second)),
+		RetryAfter: q.cfg.RetryAfter}
+}
+
 // Status returns the status document (JSON) of a tracking code as kept in
 // Redis, or ok false when Redis does not have it (then PostgreSQL is asked).
+// It returns CodeUnavailable when Redis does not answer within
+// Config.Timeout.
 func (q *Queue) Status(ctx context.Context, code string) (doc []byte, ok bool, err error) {
-	b, err := q.cmd.Get(ctx, q.cfg.Keys.App(code)).Bytes()
+	key := q.cfg.Keys.App(code)
+	b, err := within(ctx, q.cfg.Timeout, func(ctx context.Context) ([]byte, error) {
+		return q.cmd.Get(ctx, key).Bytes()
+	})
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
 	}
 	if err != nil {
 		q.log.Warn("intake: status lookup in redis failed", "err", err)
-		return nil, false, q.unavailable()
+		return nil, false, q.lookupUnavailable()
 	}
 	if at, ok := strings.CutPrefix(string(b), queuedMark); ok {
 		return queuedDoc(code, at)
@@ -237,12 +343,15 @@ func entryPayload(a *enrollment.Application, content []byte) []byte {
 	return append(b, content[1:]...) // content is a JSON object: drop its "{"
 }
 
-// State returns a snapshot of the intake stream, or CodeUnavailable.
+// State returns a snapshot of the intake stream, or CodeUnavailable when
+// Redis does not answer within Config.Timeout.
 func (q *Queue) State(ctx context.Context) (State, error) {
-	st, err := ReadState(ctx, q.rdb, q.cfg.Keys)
+	st, err := within(ctx, q.cfg.Timeout, func(ctx context.Context) (State, error) {
+		return ReadState(ctx, q.rdb, q.cfg.Keys)
+	})
 	if err != nil {
 		q.log.Warn("intake: reading the stream state failed", "err", err)
-		return State{}, q.unavailable()
+		return State{}, q.lookupUnavailable()
 	}
 	return st, nil
 }

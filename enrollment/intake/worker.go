@@ -42,9 +42,10 @@ type WorkerConfig struct {
 	// which Redis's delivery count also counts, never count against an
 	// entry. The name is kept from when Redis's count decided.
 	MaxDeliveries int64
-	// KeyTTL is the lifetime of the status documents the worker updates.
-	KeyTTL time.Duration
-	Logger *slog.Logger
+	// StatusGrace is how long the status document of a stored application
+	// stays in Redis (INTAKE_STATUS_GRACE); PostgreSQL answers after that.
+	StatusGrace time.Duration
+	Logger      *slog.Logger
 }
 
 func (c *WorkerConfig) defaults() {
@@ -69,8 +70,8 @@ func (c *WorkerConfig) defaults() {
 	if c.MaxDeliveries <= 0 {
 		c.MaxDeliveries = 5
 	}
-	if c.KeyTTL <= 0 {
-		c.KeyTTL = DefaultKeyTTL
+	if c.StatusGrace <= 0 {
+		c.StatusGrace = DefaultStatusGrace
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -331,7 +332,7 @@ func (w *Worker) finish(ctx context.Context, done []string, apps []*enrollment.A
 		if s.Outcome == enrollment.OutcomeInserted {
 			w.metrics.Latency.Observe(now.Sub(a.SubmittedAt).Seconds())
 		}
-		pipe.Set(ctx, w.cfg.Keys.App(a.TrackingCode), storedStatus(a, s), w.cfg.KeyTTL)
+		pipe.Set(ctx, w.cfg.Keys.App(a.TrackingCode), storedStatus(a, s), w.cfg.StatusGrace)
 	}
 	pipe.XAck(ctx, w.cfg.Keys.Stream(), w.cfg.Keys.Group(), done...)
 	pipe.XDel(ctx, w.cfg.Keys.Stream(), done...)
@@ -355,8 +356,9 @@ func (w *Worker) finish(ctx context.Context, done []string, apps []*enrollment.A
 func storedStatus(a *enrollment.Application, s enrollment.Stored) []byte {
 	var view enrollment.StatusView
 	if s.Outcome == enrollment.OutcomeDuplicate {
+		// Nothing of the first application, not even its code: storing
+		// the duplicate queued the code's re-send to its own guardian.
 		view = enrollment.NewStatusView(a, enrollment.StatusDuplicate, s.StoredAt)
-		view.FirstTrackingCode = s.FirstTrackingCode
 		view.Child, view.Choices = "", nil
 	} else {
 		view = enrollment.NewStatusView(a, enrollment.StatusReceived, s.StoredAt)

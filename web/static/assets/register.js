@@ -454,17 +454,19 @@
       showProblems(err);
       return;
     }
-    if (res.status === 409 && err && err.tracking_code) {
-      const link = "/tra-cuu.html?code=" + encodeURIComponent(err.tracking_code);
+    if (res.status === 409 && err) {
+      // The answer tells nothing of the existing application (anyone who
+      // knows a child's ID number can send a form); its message says how
+      // the parent who made it gets its code back.
       showAlert("warn", "Trẻ này đã có hồ sơ đăng ký", "This child is already registered",
-        el("p", {}, err.message), el("p", { class: "en", lang: "en" }, err.message_en),
-        el("p", {}, "Mã tra cứu của hồ sơ đã có: ", el("strong", { class: "mono", id: "existing-code" }, formatCode(err.tracking_code)), " — ",
-          el("a", { href: link, id: "existing-link" }, "Xem hồ sơ này · View it")));
+        el("p", {}, err.message), el("p", { class: "en", lang: "en" }, err.message_en));
       return;
     }
     if (res.status === 503) {
       const secs = Math.min(Math.max(parseInt(res.headers.get("Retry-After") || "5", 10) || 5, 1), 300);
-      showAlert("error", "Hệ thống đang bận — hồ sơ CHƯA được lưu", "The system is busy — nothing was saved",
+      // The server's message says whether the registration certainly was
+      // not saved or may have been (resubmitting is safe either way).
+      showAlert("error", "Hệ thống đang bận — vui lòng gửi lại", "The system is busy — please submit again",
         el("p", {}, err ? err.message : "Hệ thống tạm thời không nhận được hồ sơ."),
         err ? el("p", { class: "en", lang: "en" }, err.message_en) : null,
         el("p", {}, el("strong", {}, "Thông tin bạn đã nhập vẫn được giữ nguyên trên trang này."),

@@ -141,11 +141,12 @@
     const prog = v.status === "duplicate" ? null : progress(v.status);
     if (prog) card.append(prog);
 
-    if (v.status === "duplicate" && v.first_tracking_code) {
+    if (v.status === "duplicate") {
+      // Nothing of the first application is shown to the holder of this
+      // code: its code goes to the guardian who made it.
       card.append(notice("warn", "Hồ sơ này không được tính", "This application does not count",
-        el("p", {}, "Trẻ đã có hồ sơ đăng ký trước đó với mã ",
-          el("a", { href: "/tra-cuu.html?code=" + encodeURIComponent(v.first_tracking_code), class: "mono" }, formatCode(v.first_tracking_code)),
-          ". Hãy theo dõi hồ sơ đó.", en(" The child already had an application: follow that one.", true))));
+        el("p", {}, "Trẻ đã có hồ sơ đăng ký trước đó. Mã tra cứu của hồ sơ đó đã được gửi lại đến số điện thoại phụ huynh đã khai lần đầu. Nếu bạn không nhận được, hãy mang giấy tờ của trẻ đến trường. ",
+          en("The child already had an application. Its tracking code was sent again to the guardian phone given the first time; if you did not get it, take the child's papers to the school.", true))));
     }
     if (v.status === "returned") {
       card.append(notice("warn", "Cần bổ sung hồ sơ", "Action needed",
