@@ -23,6 +23,11 @@ type Registration struct {
 	Guardian      Guardian  `json:"guardian"`
 	PriorityGroup int       `json:"priority_group"`
 	Choices       []string  `json:"choices"`
+	// Verification is set by intake, never taken from a form (Check leaves
+	// it empty): VerificationPending when the window verifies registrations
+	// and the population register could not answer. It travels with the
+	// application through the intake stream to the store.
+	Verification Verification `json:"verification,omitempty"`
 }
 
 // Form is a registration as a parent submits it (POST /api/v1/applications),
@@ -82,6 +87,16 @@ type Application struct {
 	// submissions for a child are the same when their registrations are.
 	Registration
 	SubmittedAt time.Time `json:"submitted_at"`
+}
+
+// StoredStatus is the status an application is stored with:
+// StatusPendingVerification when the population register could not be
+// asked, StatusReceived otherwise.
+func (a *Application) StoredStatus() Status {
+	if a.Verification == VerificationPending {
+		return StatusPendingVerification
+	}
+	return StatusReceived
 }
 
 // Limits on free-text fields, in characters.

@@ -18,19 +18,26 @@ type Status string
 // accepts it until it is stored in PostgreSQL; received once stored; later
 // states come from school review, placement and the parent's confirmation.
 const (
-	StatusQueued    Status = "queued"
-	StatusReceived  Status = "received"
-	StatusDuplicate Status = "duplicate" // a second registration of a child; see FirstTrackingCode
-	StatusReturned  Status = "returned"  // returned by the school with a reason to fix
-	StatusAccepted  Status = "accepted"  // accepted by the school after review
-	StatusPlaced    Status = "placed"
-	StatusConfirmed Status = "confirmed"
-	StatusDeclined  Status = "declined"
+	StatusQueued   Status = "queued"
+	StatusReceived Status = "received"
+	// StatusPendingVerification is received, except that the population
+	// register could not be asked when it was submitted to a window that
+	// verifies registrations: the school checks the child's papers, or the
+	// register is asked again later. It is never a refusal.
+	StatusPendingVerification Status = "pending_verification"
+	StatusDuplicate           Status = "duplicate" // a second registration of a child; see FirstTrackingCode
+	StatusReturned            Status = "returned"  // returned by the school with a reason to fix
+	StatusAccepted            Status = "accepted"  // accepted by the school after review
+	StatusPlaced              Status = "placed"
+	StatusConfirmed           Status = "confirmed"
+	StatusDeclined            Status = "declined"
 )
 
 var statusText = map[Status][2]string{
-	StatusQueued:    {"Đã tiếp nhận, đang chờ lưu vào hệ thống", "accepted, waiting to be stored"},
-	StatusReceived:  {"Hồ sơ đã được lưu, chờ nhà trường xét duyệt", "stored, waiting for the school's review"},
+	StatusQueued:   {"Đã tiếp nhận, đang chờ lưu vào hệ thống", "accepted, waiting to be stored"},
+	StatusReceived: {"Hồ sơ đã được lưu, chờ nhà trường xét duyệt", "stored, waiting for the school's review"},
+	StatusPendingVerification: {"Hồ sơ đã được lưu; chưa đối chiếu được với Cơ sở dữ liệu quốc gia về dân cư, nhà trường sẽ kiểm tra khi xét duyệt",
+		"stored; not yet checked against the national population database: the school checks it during the review"},
 	StatusDuplicate: {"Trẻ đã có hồ sơ đăng ký trước đó; hồ sơ này không được tính", "the child already had an application; this one does not count"},
 	StatusReturned:  {"Nhà trường trả lại hồ sơ để bổ sung", "returned by the school to be completed"},
 	StatusAccepted:  {"Nhà trường đã duyệt hồ sơ", "accepted by the school"},
@@ -58,8 +65,13 @@ type StatusView struct {
 	FirstTrackingCode string     `json:"first_tracking_code,omitempty"`
 }
 
-// NewStatusView returns the view of an application in a state.
+// NewStatusView returns the view of an application in a state. An
+// application received while awaiting verification against the population
+// register shows StatusPendingVerification, as the store records it.
 func NewStatusView(a *Application, st Status, receivedAt time.Time) StatusView {
+	if st == StatusReceived {
+		st = a.StoredStatus()
+	}
 	v := StatusView{
 		TrackingCode: a.TrackingCode,
 		Level:        a.Level,
