@@ -308,12 +308,19 @@ func (v *checker) name(field, s, whatVI, whatEN string) string {
 		v.add(field, fmt.Sprintf("Họ tên dài quá %d ký tự", maxNameLen), fmt.Sprintf("the name is longer than %d characters", maxNameLen))
 		return s
 	}
+	letters := 0
 	for _, r := range s {
-		if !(unicode.IsLetter(r) || unicode.Is(unicode.Mn, r) || r == ' ' || r == '\'' || r == '-' || r == '.') {
+		if unicode.IsLetter(r) {
+			letters++
+		} else if !(unicode.Is(unicode.Mn, r) || r == ' ' || r == '\'' || r == '-' || r == '.') {
 			v.add(field, fmt.Sprintf("Họ tên chỉ gồm chữ cái và dấu cách (có ký tự %q)", r),
 				fmt.Sprintf("a name may contain letters and spaces only (found %q)", r))
-			break
+			return s
 		}
+	}
+	if letters == 0 {
+		// Marks and punctuation alone (".", "-", a lone accent) are no name.
+		v.add(field, "Họ tên phải có chữ cái", "a name must contain letters")
 	}
 	return s
 }
