@@ -346,3 +346,29 @@ func TestVerifyRegistrySurvives(t *testing.T) {
 		}
 	}
 }
+
+// TestFormCannotSetVerification: only intake marks an application pending
+// verification; a "verification" a client sends is dropped by Check.
+func TestFormCannotSetVerification(t *testing.T) {
+	t.Parallel()
+	f := validForm()
+	f.Verification = enrollment.VerificationPending
+	body, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `"verification":"pending"`) {
+		t.Fatalf("test form does not carry verification: %s", body)
+	}
+	form, err := enrollment.DecodeForm(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := testCatalog().Check(form, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Verification != "" || a.StoredStatus() != enrollment.StatusReceived {
+		t.Errorf("Check kept the form's verification %q (stored status %s)", a.Verification, a.StoredStatus())
+	}
+}
