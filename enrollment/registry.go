@@ -20,7 +20,8 @@ import (
 // parent: the registration is queued anyway, pending verification.
 type Registry interface {
 	// Verify answers VerdictMatch or VerdictNoMatch. An error means the
-	// register could not answer (down, refused, or past ctx's deadline).
+	// register could not answer (down, refused, or past ctx's deadline);
+	// it is logged, so it must not carry the query's personal data.
 	Verify(ctx context.Context, q RegistryQuery) (Verdict, error)
 }
 
