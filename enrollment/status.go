@@ -18,32 +18,34 @@ type Status string
 // accepts it until it is stored in PostgreSQL; received once stored; later
 // states come from school review, placement and the parent's confirmation.
 const (
-	StatusQueued   Status = "queued"
-	StatusReceived Status = "received"
-	// StatusPendingVerification is received, except that the population
-	// register could not be asked when it was submitted to a window that
-	// verifies registrations: the school checks the child's papers, or the
-	// register is asked again later. It is never a refusal.
-	StatusPendingVerification Status = "pending_verification"
-	StatusDuplicate           Status = "duplicate" // a second registration of a child; see FirstTrackingCode
-	StatusReturned            Status = "returned"  // returned by the school with a reason to fix
-	StatusAccepted            Status = "accepted"  // accepted by the school after review
-	StatusPlaced              Status = "placed"
-	StatusConfirmed           Status = "confirmed"
-	StatusDeclined            Status = "declined"
+	StatusQueued    Status = "queued"
+	StatusReceived  Status = "received"
+	StatusDuplicate Status = "duplicate" // a second registration of a child; see FirstTrackingCode
+	StatusReturned  Status = "returned"  // returned by the school with a reason to fix
+	StatusAccepted  Status = "accepted"  // accepted by the school after review
+	StatusPlaced    Status = "placed"
+	StatusConfirmed Status = "confirmed"
+	StatusDeclined  Status = "declined"
 )
 
+// StatusPendingVerification is received, except that the population
+// register could not be asked when the application was submitted to a
+// window that verifies registrations: the school checks the child's papers,
+// or the register is asked again later. It is never a refusal.
+const StatusPendingVerification Status = "pending_verification"
+
 var statusText = map[Status][2]string{
-	StatusQueued:   {"Đã tiếp nhận, đang chờ lưu vào hệ thống", "accepted, waiting to be stored"},
-	StatusReceived: {"Hồ sơ đã được lưu, chờ nhà trường xét duyệt", "stored, waiting for the school's review"},
-	StatusPendingVerification: {"Hồ sơ đã được lưu; chưa đối chiếu được với Cơ sở dữ liệu quốc gia về dân cư, nhà trường sẽ kiểm tra khi xét duyệt",
-		"stored; not yet checked against the national population database: the school checks it during the review"},
+	StatusQueued:    {"Đã tiếp nhận, đang chờ lưu vào hệ thống", "accepted, waiting to be stored"},
+	StatusReceived:  {"Hồ sơ đã được lưu, chờ nhà trường xét duyệt", "stored, waiting for the school's review"},
 	StatusDuplicate: {"Trẻ đã có hồ sơ đăng ký trước đó; hồ sơ này không được tính", "the child already had an application; this one does not count"},
 	StatusReturned:  {"Nhà trường trả lại hồ sơ để bổ sung", "returned by the school to be completed"},
 	StatusAccepted:  {"Nhà trường đã duyệt hồ sơ", "accepted by the school"},
 	StatusPlaced:    {"Đã có kết quả phân tuyến", "placed"},
 	StatusConfirmed: {"Đã xác nhận nhập học", "enrollment confirmed"},
 	StatusDeclined:  {"Đã từ chối nhập học", "enrollment declined"},
+
+	StatusPendingVerification: {"Hồ sơ đã được lưu; chưa đối chiếu được với Cơ sở dữ liệu quốc gia về dân cư, nhà trường sẽ kiểm tra khi xét duyệt",
+		"stored; not yet checked against the national population database: the school checks it during the review"},
 }
 
 // StatusView is what GET /api/v1/applications/{code} shows the holder of a
