@@ -12,7 +12,7 @@ REDIS_URL ?= redis://$(REDIS_HOST):$(REDIS_PORT)/0
 HTTP_ADDR ?= :8080
 export DATABASE_URL REDIS_URL HTTP_ADDR PGHOST PGPORT REDIS_HOST REDIS_PORT
 
-.PHONY: run build services test test-short lint bench clean faults
+.PHONY: run build services test lint bench fuzz faults clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tuyensinh
@@ -49,6 +49,12 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# Run every fuzz target of the module for FUZZTIME each (default 5s), one
+# at a time (scripts/fuzz.sh). Their seed corpora already run in make test.
+FUZZTIME ?= 5s
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 # Measure the intake on this machine and print one table (scripts/bench.sh;
 # BENCH_QUICK=1 for a short run). Fails only on lost or duplicate

@@ -23,6 +23,11 @@ type Registration struct {
 	Guardian      Guardian  `json:"guardian"`
 	PriorityGroup int       `json:"priority_group"`
 	Choices       []string  `json:"choices"`
+	// Verification is set by intake, never taken from a form (Check leaves
+	// it empty): VerificationPending when the window verifies registrations
+	// and the population register could not answer. It travels with the
+	// application through the intake stream to the store.
+	Verification Verification `json:"verification,omitempty"`
 }
 
 // Form is a registration as a parent submits it (POST /api/v1/applications),
@@ -82,6 +87,16 @@ type Application struct {
 	// submissions for a child are the same when their registrations are.
 	Registration
 	SubmittedAt time.Time `json:"submitted_at"`
+}
+
+// StoredStatus is the status an application is stored with:
+// StatusPendingVerification when the population register could not be
+// asked, StatusReceived otherwise.
+func (a *Application) StoredStatus() Status {
+	if a.Verification == VerificationPending {
+		return StatusPendingVerification
+	}
+	return StatusReceived
 }
 
 // Limits on free-text fields, in characters.
@@ -293,12 +308,19 @@ func (v *checker) name(field, s, whatVI, whatEN string) string {
 		v.add(field, fmt.Sprintf("Họ tên dài quá %d ký tự", maxNameLen), fmt.Sprintf("the name is longer than %d characters", maxNameLen))
 		return s
 	}
+	letters := 0
 	for _, r := range s {
-		if !(unicode.IsLetter(r) || unicode.Is(unicode.Mn, r) || r == ' ' || r == '\'' || r == '-' || r == '.') {
+		if unicode.IsLetter(r) {
+			letters++
+		} else if !(unicode.Is(unicode.Mn, r) || r == ' ' || r == '\'' || r == '-' || r == '.') {
 			v.add(field, fmt.Sprintf("Họ tên chỉ gồm chữ cái và dấu cách (có ký tự %q)", r),
 				fmt.Sprintf("a name may contain letters and spaces only (found %q)", r))
-			break
+			return s
 		}
+	}
+	if letters == 0 {
+		// Marks and punctuation alone (".", "-", a lone accent) are no name.
+		v.add(field, "Họ tên phải có chữ cái", "a name must contain letters")
 	}
 	return s
 }

@@ -17,6 +17,10 @@ type Window struct {
 	ClosesAt   time.Time `json:"closes_at" db:"closes_at"`
 	BirthYear  int       `json:"birth_year" db:"birth_year"`   // the level's normal birth year
 	MaxChoices int       `json:"max_choices" db:"max_choices"` // how many ranked schools a registration may name
+	// VerifyRegistry turns on checking each registration against the
+	// population register before it is queued (see Catalog.Verify). It is
+	// off unless the authority turns it on for the window.
+	VerifyRegistry bool `json:"verify_registry" db:"verify_registry"`
 }
 
 // Open reports whether the window takes registrations at t: from OpensAt

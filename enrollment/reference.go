@@ -78,11 +78,12 @@ ON CONFLICT (school_code, level, school_year) DO UPDATE SET quota = excluded.quo
 			}
 		}
 		const qWindow = `
-INSERT INTO windows (level, school_year, opens_at, closes_at, birth_year, max_choices) VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO windows (level, school_year, opens_at, closes_at, birth_year, max_choices, verify_registry)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (level, school_year) DO UPDATE SET opens_at = excluded.opens_at, closes_at = excluded.closes_at,
-    birth_year = excluded.birth_year, max_choices = excluded.max_choices`
+    birth_year = excluded.birth_year, max_choices = excluded.max_choices, verify_registry = excluded.verify_registry`
 		for _, w := range ref.Windows {
-			if _, err := tx.ExecContext(ctx, qWindow, w.Level, w.SchoolYear, w.OpensAt, w.ClosesAt, w.BirthYear, w.MaxChoices); err != nil {
+			if _, err := tx.ExecContext(ctx, qWindow, w.Level, w.SchoolYear, w.OpensAt, w.ClosesAt, w.BirthYear, w.MaxChoices, w.VerifyRegistry); err != nil {
 				return fmt.Errorf("save window %s %d: %w", w.Level, w.SchoolYear, err)
 			}
 		}

@@ -28,6 +28,12 @@ const (
 	StatusDeclined  Status = "declined"
 )
 
+// StatusPendingVerification is received, except that the population
+// register could not be asked when the application was submitted to a
+// window that verifies registrations: the school checks the child's papers,
+// or the register is asked again later. It is never a refusal.
+const StatusPendingVerification Status = "pending_verification"
+
 var statusText = map[Status][2]string{
 	StatusQueued:    {"Đã tiếp nhận, đang chờ lưu vào hệ thống", "accepted, waiting to be stored"},
 	StatusReceived:  {"Hồ sơ đã được lưu, chờ nhà trường xét duyệt", "stored, waiting for the school's review"},
@@ -37,6 +43,9 @@ var statusText = map[Status][2]string{
 	StatusPlaced:    {"Đã có kết quả phân tuyến", "placed"},
 	StatusConfirmed: {"Đã xác nhận nhập học", "enrollment confirmed"},
 	StatusDeclined:  {"Đã từ chối nhập học", "enrollment declined"},
+
+	StatusPendingVerification: {"Hồ sơ đã được lưu; chưa đối chiếu được với Cơ sở dữ liệu quốc gia về dân cư, nhà trường sẽ kiểm tra khi xét duyệt",
+		"stored; not yet checked against the national population database: the school checks it during the review"},
 }
 
 // StatusView is what GET /api/v1/applications/{code} shows the holder of a
@@ -58,8 +67,13 @@ type StatusView struct {
 	FirstTrackingCode string     `json:"-"` // a duplicate's first code: never shown, see Store.Status
 }
 
-// NewStatusView returns the view of an application in a state.
+// NewStatusView returns the view of an application in a state. An
+// application received while awaiting verification against the population
+// register shows StatusPendingVerification, as the store records it.
 func NewStatusView(a *Application, st Status, receivedAt time.Time) StatusView {
+	if st == StatusReceived {
+		st = a.StoredStatus()
+	}
 	v := StatusView{
 		TrackingCode: a.TrackingCode,
 		Level:        a.Level,

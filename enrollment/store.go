@@ -85,7 +85,7 @@ func (s *Store) Transact(ctx context.Context, fn func(*sqlx.Tx) error) (err erro
 
 // LoadCatalog reads windows, wards and school offers with their catchments.
 func (s *Store) LoadCatalog(ctx context.Context) (*Catalog, error) {
-	const qWindows = `SELECT level, school_year, opens_at, closes_at, birth_year, max_choices FROM windows`
+	const qWindows = `SELECT level, school_year, opens_at, closes_at, birth_year, max_choices, verify_registry FROM windows`
 	var windows []Window
 	if err := s.db.SelectContext(ctx, &windows, qWindows); err != nil {
 		return nil, fmt.Errorf("load windows: %w", err)
@@ -187,6 +187,7 @@ func (s *Store) SaveBatch(ctx context.Context, apps []*Application) ([]Stored, e
 	var (
 		ids, codes, levels, idNumbers, names, dobs, sexes, ethnicities, births, reasons = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		pWards, pGroups, pAddrs, cWards, cGroups, cAddrs, guardians, choices, submitted = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		statuses                                                                        = make([]string, n)
 		years, groups                                                                   = make([]int64, n), make([]int64, n)
 	)
 	for i, a := range apps {
@@ -206,6 +207,7 @@ func (s *Store) SaveBatch(ctx context.Context, apps []*Application) ([]Stored, e
 		}
 		choices[i] = arr.(string)
 		submitted[i] = a.SubmittedAt.UTC().Format(time.RFC3339Nano)
+		statuses[i] = string(a.StoredStatus())
 	}
 
 	// One statement inserts the whole batch from arrays: one round trip,
@@ -214,17 +216,17 @@ func (s *Store) SaveBatch(ctx context.Context, apps []*Application) ([]Stored, e
 	const qInsert = `
 INSERT INTO applications (id, tracking_code, level, school_year, child_id_number, child_name, date_of_birth, sex,
     ethnicity, place_of_birth, over_age_reason, permanent_ward, permanent_group, permanent_address,
-    current_ward, current_group, current_address, guardian, priority_group, choices, submitted_at)
+    current_ward, current_group, current_address, guardian, priority_group, choices, submitted_at, status)
 SELECT id, tracking_code, level, school_year, child_id_number, child_name, CAST(date_of_birth AS date), sex,
     ethnicity, place_of_birth, over_age_reason, permanent_ward, permanent_group, permanent_address,
     current_ward, current_group, current_address, CAST(guardian AS jsonb), priority_group, CAST(choices AS text[]),
-    CAST(submitted_at AS timestamptz)
+    CAST(submitted_at AS timestamptz), status
 FROM unnest(CAST($1 AS uuid[]), $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-            $15::text[], $16::text[], $17::text[], $18::text[], $19::int[], $20::text[], $21::text[])
+            $15::text[], $16::text[], $17::text[], $18::text[], $19::int[], $20::text[], $21::text[], $22::text[])
      AS s(id, tracking_code, level, school_year, child_id_number, child_name, date_of_birth, sex,
           ethnicity, place_of_birth, over_age_reason, permanent_ward, permanent_group, permanent_address,
-          current_ward, current_group, current_address, guardian, priority_group, choices, submitted_at)
+          current_ward, current_group, current_address, guardian, priority_group, choices, submitted_at, status)
 ORDER BY CAST(submitted_at AS timestamptz), id
 ON CONFLICT DO NOTHING
 RETURNING tracking_code, stored_at`
@@ -235,7 +237,7 @@ RETURNING tracking_code, stored_at`
 			pq.Array(ids), pq.Array(codes), pq.Array(levels), pq.Array(years), pq.Array(idNumbers), pq.Array(names),
 			pq.Array(dobs), pq.Array(sexes), pq.Array(ethnicities), pq.Array(births), pq.Array(reasons),
 			pq.Array(pWards), pq.Array(pGroups), pq.Array(pAddrs), pq.Array(cWards), pq.Array(cGroups), pq.Array(cAddrs),
-			pq.Array(guardians), pq.Array(groups), pq.Array(choices), pq.Array(submitted))
+			pq.Array(guardians), pq.Array(groups), pq.Array(choices), pq.Array(submitted), pq.Array(statuses))
 		if err != nil {
 			return fmt.Errorf("insert applications: %w", err)
 		}

@@ -156,13 +156,22 @@ func (s *server) submitApplication(c echo.Context) error {
 		s.Metrics.Reject("bad_request")
 		return err
 	}
-	app, err := s.Catalog().Check(form, s.NowFunc())
+	cat := s.Catalog()
+	app, err := cat.Check(form, s.NowFunc())
 	if err != nil {
 		var e *enrollment.Error
 		if errors.As(err, &e) {
 			s.Metrics.Reject(string(e.Code))
 		}
 		return err
+	}
+	// A window may verify registrations against the population register;
+	// an unanswered register queues the registration pending verification.
+	if down, err := cat.Verify(req.Context(), s.Registry, app); err != nil {
+		s.Metrics.Reject("registry_mismatch")
+		return err
+	} else if down != nil {
+		s.Logger.Warn("population register unavailable: registration queued pending verification", "err", down)
 	}
 	rec, err := s.Intake.Submit(req.Context(), app)
 	if err != nil {

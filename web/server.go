@@ -34,6 +34,10 @@ type Deps struct {
 	// not fail without it: registrations wait in Redis while it is down, so
 	// a load balancer must keep sending them.
 	Database func(ctx context.Context) error
+	// Registry is the population register that windows with
+	// VerifyRegistry ask before queueing a registration. Nil: such windows
+	// queue every registration pending verification.
+	Registry enrollment.Registry
 }
 
 // NewServer returns the HTTP handler of the whole service.

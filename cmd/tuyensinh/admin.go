@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -69,8 +71,13 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	demo := fs.Bool("demo", false, "load the generated demo city with windows open now")
+	verify := fs.String("verify-registry", "", "levels whose demo windows verify registrations against the population register, comma-separated (e.g. lop1 or mg5,lop1,lop6); default none")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	verifyLevels, err := parseLevels(*verify)
+	if err != nil {
+		return fmt.Errorf("seed: --verify-registry: %w", err)
 	}
 	if !*demo {
 		fs.Usage()
@@ -84,14 +91,47 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	if _, err := migrations.Up(ctx, db.DB, nil); err != nil {
 		return err
 	}
-	ref := enrollment.DemoReference(time.Now())
-	if err := enrollment.NewStore(db).SaveReference(ctx, ref); err != nil {
+	now := time.Now()
+	ref := enrollment.DemoReference(now)
+	for i := range ref.Windows {
+		ref.Windows[i].VerifyRegistry = slices.Contains(verifyLevels, ref.Windows[i].Level)
+	}
+	store := enrollment.NewStore(db)
+	if err := store.SaveReference(ctx, ref); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "demo city loaded: %s, %d wards, %d school offers, windows %d-%d open until %s\n",
 		ref.Authority.Name, len(ref.Wards), len(ref.Offers), ref.Windows[0].SchoolYear, ref.Windows[0].SchoolYear+1,
 		ref.Windows[0].ClosesAt.Format(time.RFC3339))
+	people := enrollment.DemoPopulation(now)
+	if err := store.SavePopulation(ctx, people); err != nil {
+		return err
+	}
+	verifying := "none (turn on with --verify-registry LEVELS)"
+	if len(verifyLevels) > 0 {
+		verifying = fmt.Sprint(verifyLevels)
+	}
+	p := people[0]
+	fmt.Fprintf(stdout, "demo population register: %d children (%d per level: mg5, lop1, lop6), e.g. %s %s born %s, mother %s; windows verifying registrations: %s\n",
+		len(people), enrollment.DemoPopulationPerLevel, p.IDNumber, p.FullName, p.DateOfBirth, p.GuardianIDNumbers[0], verifying)
 	return nil
+}
+
+// parseLevels reads a comma-separated list of the demo windows' levels;
+// empty is none.
+func parseLevels(s string) ([]enrollment.Level, error) {
+	var out []enrollment.Level
+	for _, f := range strings.Split(s, ",") {
+		l := enrollment.Level(strings.TrimSpace(f))
+		if l == "" {
+			continue
+		}
+		if !slices.Contains([]enrollment.Level{enrollment.LevelMG5, enrollment.LevelLop1, enrollment.LevelLop6}, l) {
+			return nil, fmt.Errorf("%q is not a level of the demo windows (mg5, lop1, lop6)", l)
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // openDatabase connects to DATABASE_URL alone, for the commands that need

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -191,16 +192,26 @@ func (l lines) Error() string {
 
 func joinLines(errs []error) error { return lines(errs) }
 
-// redact hides a password in a URL.
+// redact hides a password in a URL, also in one that does not parse: the
+// error naming it is printed where operators and log collectors read it.
 func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		return u.String()
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	// Not parsed, or parsed with no user information where the parser
+	// looked for it ("#://user:pw@host"): whatever precedes the last @ may
+	// be a password.
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		prefix := ""
+		if i := strings.Index(s, "://"); i >= 0 && i < at {
+			prefix = s[:i+3]
+		}
+		return prefix + "xxxxx" + s[at:]
 	}
-	return u.String()
+	return s
 }
 
 func checkDatabaseURL(v string) error {

@@ -32,7 +32,9 @@ commands:
   serve     HTTP API, web pages and intake workers (-workers=false: API only)
   worker    intake workers only
   migrate   apply database migrations (migrate status: list them)
-  seed      load reference data (seed --demo: the generated demo city)
+  seed      load reference data (seed --demo: the generated demo city and its
+            population register; seed --demo --verify-registry lop1: the lop1
+            window checks registrations against that register)
   place     run the placement engine (place --input F --output F)
   deadletters  entries the workers could not store: list | show ID | replay ID...|--all | drop ID...
 
@@ -230,6 +232,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return intake.Ping(ctx, a.rdb, time.Second)
 		},
 		Database: func(ctx context.Context) error { return enrollment.Ping(ctx, a.db) },
+		// Population register (issue 7, item 4): the demo city's table,
+		// asked only for windows that verify registrations.
+		Registry: enrollment.NewPopulationRegister(a.db),
 	})
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
