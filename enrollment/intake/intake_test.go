@@ -519,3 +519,21 @@ func withHost(t *testing.T, dbURL, host string) string {
 	u.Host = host
 	return u.String()
 }
+
+// A form queued as pending verification (the population register did not
+// answer) and sent again once the register answers is the same form: 200
+// with its code, never 409.
+func TestSubmitSameChildPendingVerification(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	pending := b.app(t, 1)
+	pending.Verification = enrollment.VerificationPending
+	first, err := b.queue.Submit(t.Context(), pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.queue.Submit(t.Context(), b.app(t, 1))
+	if err != nil || !again.Repeated || again.TrackingCode != first.TrackingCode {
+		t.Errorf("resubmission after the register came back = %+v, %v; want repeated with %s", again, err, first.TrackingCode)
+	}
+}

@@ -174,6 +174,17 @@ func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt,
 		return Receipt{}, fmt.Errorf("encode application: %w", err)
 	}
 	hash := formHash(content)
+	if a.Verification != "" {
+		// The hash names what the parent sent: the same form sent again
+		// while the population register has come back is still the same.
+		r := a.Registration
+		r.Verification = ""
+		plain, err := json.Marshal(&r)
+		if err != nil {
+			return Receipt{}, fmt.Errorf("encode application: %w", err)
+		}
+		hash = formHash(plain)
+	}
 	if err := stamp(a, q.cfg.NowFunc()); err != nil {
 		return Receipt{}, err
 	}
