@@ -20,9 +20,10 @@ type Status string
 const (
 	StatusQueued    Status = "queued"
 	StatusReceived  Status = "received"
-	StatusDuplicate Status = "duplicate" // a second registration of a child; it shows nothing of the first
-	StatusReturned  Status = "returned"  // returned by the school with a reason to fix
-	StatusAccepted  Status = "accepted"  // accepted by the school after review
+	StatusDuplicate Status = "duplicate"  // a second registration of a child; it shows nothing of the first
+	StatusNotStored Status = "not_stored" // accepted but never stored (dropped from the dead letters by an operator); the child may register again
+	StatusReturned  Status = "returned"   // returned by the school with a reason to fix
+	StatusAccepted  Status = "accepted"   // accepted by the school after review
 	StatusPlaced    Status = "placed"
 	StatusConfirmed Status = "confirmed"
 	StatusDeclined  Status = "declined"
@@ -37,6 +38,7 @@ const StatusPendingVerification Status = "pending_verification"
 var statusText = map[Status][2]string{
 	StatusQueued:    {"Đã tiếp nhận, đang chờ lưu vào hệ thống", "accepted, waiting to be stored"},
 	StatusReceived:  {"Hồ sơ đã được lưu, chờ nhà trường xét duyệt", "stored, waiting for the school's review"},
+	StatusNotStored: {"Hồ sơ không lưu được vào hệ thống và không được tính; vui lòng đăng ký lại cho trẻ, hoặc liên hệ nhà trường", "the application could not be stored and does not count; please register the child again, or contact the school"},
 	StatusDuplicate: {"Trẻ đã có hồ sơ đăng ký trước đó; hồ sơ này không được tính. Mã tra cứu của hồ sơ đó được gửi lại đến số điện thoại phụ huynh đã khai lần đầu; nếu cần, hãy mang giấy tờ của trẻ đến trường", "the child already had an application; this one does not count. Its tracking code is sent again to the guardian phone given the first time; if need be, take the child's papers to the school"},
 	StatusReturned:  {"Nhà trường trả lại hồ sơ để bổ sung", "returned by the school to be completed"},
 	StatusAccepted:  {"Nhà trường đã duyệt hồ sơ", "accepted by the school"},

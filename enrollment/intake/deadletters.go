@@ -221,11 +221,19 @@ func (d *DeadLetters) Drop(ctx context.Context, id string) (DeadLetter, error) {
 		d.log.Warn("deadletters: drop failed", "command", "drop", "dead_letter", id, "err", err)
 		return DeadLetter{}, err
 	}
+	// A dropped registration is never stored: its code must say so, and the
+	// child must be free to be registered again.
+	var a enrollment.Application
+	decoded := json.Unmarshal([]byte(dl.Payload), &a) == nil && a.TrackingCode != ""
 	dl.Payload = ""
 	var n *redis.IntCmd
 	_, err = d.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		n = p.XDel(ctx, d.cfg.Keys.Dead(), id)
 		p.HDel(ctx, d.cfg.Keys.Failures(), dl.Entry)
+		if decoded {
+			releaseChild.Eval(ctx, p, []string{d.cfg.Keys.Child(a.Level, a.SchoolYear, a.Child.IDNumber)}, a.TrackingCode+" ")
+			p.Set(ctx, d.cfg.Keys.App(a.TrackingCode), notStoredStatus(&a), DefaultKeyTTL)
+		}
 		return nil
 	})
 	if err != nil {
@@ -236,7 +244,27 @@ func (d *DeadLetters) Drop(ctx context.Context, id string) (DeadLetter, error) {
 	if n.Val() == 0 { // dropped or replayed meanwhile
 		return DeadLetter{}, fmt.Errorf("dead letter %s: %w", id, ErrNoDeadLetter)
 	}
-	d.log.Warn("deadletters: dropped; the application was not stored and its status still reads queued",
-		"command", "drop", "dead_letter", id, "entry", dl.Entry, "application", dl.ApplicationID)
+	d.log.Warn("deadletters: dropped; the application was not stored, its code answers not_stored and the child may be registered again",
+		"command", "drop", "dead_letter", id, "entry", dl.Entry, "application", dl.ApplicationID, "status_updated", decoded)
 	return dl, nil
+}
+
+// releaseChild deletes a child's duplicate guard if it still names the
+// given tracking code (ARGV[1] is the code and a space, as the guard's
+// value starts), so a later registration of the child is never released.
+var releaseChild = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// notStoredStatus is the status document of a registration that was
+// dropped from the dead letters: it will never be stored. Redis is the only
+// place that knows its code, so it keeps the document as long as a
+// duplicate guard.
+func notStoredStatus(a *enrollment.Application) []byte {
+	view := enrollment.NewStatusView(a, enrollment.StatusNotStored, time.Time{})
+	view.Child, view.Choices = "", nil
+	doc, _ := json.Marshal(view) // a struct of strings and times always encodes
+	return doc
 }

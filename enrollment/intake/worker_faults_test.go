@@ -503,3 +503,38 @@ func TestOutageWhileSplitting(t *testing.T) {
 		t.Errorf("dead letters = %d, want 0", st.DeadLetters)
 	}
 }
+
+// TestDropFreesTheChild: a registration dropped from the dead letters will
+// never be stored, so its code says so and the child can be registered
+// again (with a new code); a later registration's guard is never released.
+func TestDropFreesTheChild(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	codes := b.submit(t, 0, 2)
+	bug := buggySaver{store: b.store, refuse: map[string]bool{codes[0]: true}}
+	b.runWorker(t, intake.WorkerConfig{MaxDeliveries: 1}, bug)
+	waitFor(t, "the stream emptied", func() bool { st := b.state(t); return st.Length == 0 && st.Pending == 0 })
+	d := intake.NewDeadLetters(b.rdb, b.store, intake.DeadLettersConfig{Keys: b.keys})
+	list, err := d.List(t.Context())
+	if err != nil || len(list) != 1 || list[0].TrackingCode != codes[0] {
+		t.Fatalf("List = %+v, %v; want the dead letter of %s", list, err, codes[0])
+	}
+	if _, err := d.Drop(t.Context(), list[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	doc, ok, err := b.queue.Status(t.Context(), codes[0])
+	var view enrollment.StatusView
+	if err != nil || !ok || json.Unmarshal(doc, &view) != nil || view.Status != enrollment.StatusNotStored {
+		t.Errorf("status of the dropped %s = %s, %v, %v; want not_stored", codes[0], doc, ok, err)
+	}
+	again, err := b.queue.Submit(t.Context(), b.app(t, 0))
+	if err != nil || again.Repeated || again.TrackingCode == codes[0] {
+		t.Errorf("registering the dropped child again = %+v, %v; want a new code", again, err)
+	}
+	// The other child's guard was not touched: a different form is refused.
+	other := b.app(t, 1)
+	other.Choices = []string{"TH-BADINH-02"}
+	if _, err := b.queue.Submit(t.Context(), other); err == nil {
+		t.Errorf("a second, different registration of a stored child was accepted")
+	}
+}
