@@ -180,9 +180,9 @@ func (s *server) submitApplication(c echo.Context) error {
 func (s *server) applicationStatus(c echo.Context) error {
 	code, ok := enrollment.NormalizeTrackingCode(c.Param("code"))
 	if !ok {
-		return &enrollment.Error{Code: enrollment.CodeNotFound,
-			Message:   "Mã tra cứu không đúng dạng: gồm 20 ký tự chữ và số",
-			MessageEN: "malformed tracking code: it has 20 letters and digits"}
+		// The same answer as an unknown code: a prober learns nothing from
+		// which codes are well formed.
+		return enrollment.ErrNotFound
 	}
 	ctx := c.Request().Context()
 	doc, ok, err := s.Intake.Status(ctx, code)

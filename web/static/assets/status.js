@@ -77,9 +77,15 @@
     }
     if (res.status === 404) {
       stopPolling();
+      // The server answers a malformed code as it answers an unknown one;
+      // the page can still tell a parent who mistyped.
+      const malformed = !/^[0-9A-Z]{20}$/.test(code);
+      const msg = malformed ? "Mã tra cứu không đúng dạng: gồm 20 ký tự chữ và số"
+        : err ? err.message : "Không tìm thấy hồ sơ với mã tra cứu này";
+      const msgEN = malformed ? "Malformed tracking code: it has 20 letters and digits" : err ? err.message_en : null;
       out.replaceChildren(notice("error", "Không tìm thấy hồ sơ", "No application found",
-        el("p", { id: "not-found-message" }, err ? err.message : "Không tìm thấy hồ sơ với mã tra cứu này"),
-        err ? el("p", { class: "en", lang: "en" }, err.message_en) : null,
+        el("p", { id: "not-found-message" }, msg),
+        msgEN ? el("p", { class: "en", lang: "en" }, msgEN) : null,
         el("p", {}, "Mã bạn nhập: ", el("strong", { class: "mono" }, formatCode(code))),
         el("ul", {},
           el("li", {}, "Kiểm tra lại từng ký tự của mã (mã gồm 20 ký tự chữ và số). ", en("Check each character of the code.")),
