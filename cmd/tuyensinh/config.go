@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -29,6 +31,39 @@ type config struct {
 	LogFormat    string        // LOG_FORMAT: json or text
 	IntakeMode   string        // INTAKE_MODE: buffered (default) or direct
 	PprofAddr    string        // PPROF_ADDR: serve /debug/pprof here if set
+
+	// The HTTP edge: rate limits, client addresses, metrics listener.
+
+	// RateLimitRegister (RATE_LIMIT_REGISTER, default 60, 0 = off) is the
+	// registrations per minute allowed per client address (an IPv6 /64),
+	// counted in Redis across all replicas, with a burst of as many. A
+	// family registers one to three children and may resend each a few
+	// times; a school desk or a ward office helping parents on one shared
+	// connection takes at least a minute per form, so even thirty desks
+	// behind one address stay at half the limit. An attacker is held to
+	// 86,400 IDs a day per address instead of the 1,400 a second seen
+	// without a limit. Raise it for a carrier NAT that puts many
+	// households behind one address, or set CLIENT_IP_HEADER.
+	RateLimitRegister int
+	// RateLimitStatus (RATE_LIMIT_STATUS, default 600, 0 = off) is the
+	// status lookups per minute per client address, with a burst of as
+	// many. The status page polls a queued application every 2 s at first
+	// and every 15 s after a minute: a hundred parents following their
+	// applications from one school's connection make about 400 a minute.
+	RateLimitStatus int
+	// ClientIPHeader (CLIENT_IP_HEADER) is the header a trusted proxy in
+	// front sets to the client's address, e.g. X-Real-IP, or
+	// X-Forwarded-For (its right-most entry is used). Empty: the
+	// connection's address, and no header is believed (any client can
+	// write any header).
+	ClientIPHeader string
+	// RedisTimeout (REDIS_TIMEOUT, default 2s) bounds every Redis call on
+	// the request path; the rate limiter lets a request through when its
+	// count takes longer.
+	RedisTimeout time.Duration
+	// MetricsAddr (METRICS_ADDR) is where /metrics is served, apart from
+	// the public port (e.g. 127.0.0.1:9090). Empty: not served.
+	MetricsAddr string
 }
 
 // loadConfig reads the configuration and reports every missing or bad value
@@ -99,6 +134,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LogFormat:    str("LOG_FORMAT", "json"),
 		IntakeMode:   str("INTAKE_MODE", "buffered"),
 		PprofAddr:    getenv("PPROF_ADDR"),
+
+		// The HTTP edge.
+		RateLimitRegister: int(integer("RATE_LIMIT_REGISTER", 60, 0, 1_000_000)),
+		RateLimitStatus:   int(integer("RATE_LIMIT_STATUS", 600, 0, 1_000_000)),
+		ClientIPHeader:    getenv("CLIENT_IP_HEADER"),
+		RedisTimeout:      duration("REDIS_TIMEOUT", 2*time.Second),
+		MetricsAddr:       getenv("METRICS_ADDR"),
 	}
 	if c.IntakeMode != "buffered" && c.IntakeMode != "direct" {
 		errs = append(errs, fmt.Errorf("INTAKE_MODE=%q: want buffered or direct", c.IntakeMode))
@@ -106,6 +148,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.PprofAddr != "" {
 		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
 			errs = append(errs, fmt.Errorf("PPROF_ADDR=%q: want host:port", c.PprofAddr))
+		}
+	}
+	if h := c.ClientIPHeader; h != "" && (strings.ContainsAny(h, " \t:,;") || http.CanonicalHeaderKey(h) == "") {
+		errs = append(errs, fmt.Errorf("CLIENT_IP_HEADER=%q: want a header name such as X-Real-IP", h))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("METRICS_ADDR=%q: want host:port", c.MetricsAddr))
 		}
 	}
 	if err := checkDatabaseURL(c.DatabaseURL); err != nil {

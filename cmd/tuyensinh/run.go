@@ -189,6 +189,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return nil
 		},
 		Database: func(ctx context.Context) error { return enrollment.Ping(ctx, a.db) },
+
+		RateLimiter:       web.NewRateLimiter(a.rdb, a.cfg.RedisPrefix, a.cfg.RedisTimeout, a.log),
+		RegisterPerMinute: a.cfg.RateLimitRegister,
+		StatusPerMinute:   a.cfg.RateLimitStatus,
+		ClientIPHeader:    a.cfg.ClientIPHeader,
 	})
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
@@ -199,6 +204,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	g, gctx := errgroup.WithContext(ctx)
 	servePprof(gctx, g, a)
+	serveMetrics(gctx, g, a, a.cfg.MetricsAddr)
 	if *withWorkers {
 		a.workers(gctx, g)
 	}
@@ -243,7 +249,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 func runWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this address (e.g. :9091)")
+	metricsAddr := fs.String("metrics-addr", getenv("METRICS_ADDR"), "serve /metrics on this address, e.g. 127.0.0.1:9091 (default $METRICS_ADDR; empty: not served)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -255,10 +261,20 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	g, gctx := errgroup.WithContext(ctx)
 	servePprof(gctx, g, a)
 	a.workers(gctx, g)
-	if *metricsAddr != "" {
-		goServe(gctx, g, &http.Server{Addr: *metricsAddr, Handler: web.MetricsHandler(a.reg), ReadHeaderTimeout: 10 * time.Second})
-	}
+	serveMetrics(gctx, g, a, *metricsAddr)
 	return g.Wait()
+}
+
+// serveMetrics serves /metrics on addr, if set: a listener apart from the
+// public port, since metrics reveal the backlog and internals to anyone.
+func serveMetrics(ctx context.Context, g *errgroup.Group, a *app, addr string) {
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", web.MetricsHandler(a.reg))
+	a.log.Info("metrics serving", "addr", addr)
+	goServe(ctx, g, &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second})
 }
 
 // servePprof serves the Go profiler on PPROF_ADDR, if set. Keep it on

@@ -177,7 +177,7 @@
         el("span", {}, "Hồ sơ đã được tiếp nhận an toàn và đang chờ lưu. Trang tự cập nhật, không cần tải lại. ",
           en("Your registration is safely received and waiting to be stored. This page refreshes by itself.", true))));
     } else {
-      card.append(el("p", { class: "muted small", style: "margin:.75rem 0 0" },
+      card.append(el("p", { class: "muted small mt-075 mb-0" },
         "Thời điểm gửi hồ sơ không ảnh hưởng đến kết quả xét tuyển. ",
         en("The time of submission does not affect placement.")));
     }
