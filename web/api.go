@@ -142,6 +142,10 @@ func (s *server) submitApplication(c echo.Context) error {
 				"send the registration as JSON (Content-Type: application/json), got "+ct)
 		}
 	}
+	if req.ContentLength > enrollment.MaxFormBytes {
+		s.Metrics.Reject("too_large") // refused before a byte of it is read
+		return enrollment.TooLarge()
+	}
 	body, err := readBody(req)
 	if err != nil {
 		s.Metrics.Reject("bad_request")
