@@ -43,9 +43,17 @@ type RateLimiter struct {
 	warned  atomic.Int64 // unix seconds of the last "failing open" warning
 }
 
+// RateRedis is the part of a Redis client the limiter uses: a
+// *redis.Client, or anything else that runs Lua scripts (an auto-pipeliner
+// would save a round trip per request, once its calls honour deadlines).
+type RateRedis interface {
+	redis.Scripter
+	Del(ctx context.Context, keys ...string) *redis.IntCmd
+}
+
 // NewRateLimiter returns a limiter keeping its counters in rdb under keys
 // named with prefix, each call bounded by timeout.
-func NewRateLimiter(rdb *redis.Client, prefix string, timeout time.Duration, log *slog.Logger) *RateLimiter {
+func NewRateLimiter(rdb RateRedis, prefix string, timeout time.Duration, log *slog.Logger) *RateLimiter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
