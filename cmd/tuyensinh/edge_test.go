@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -111,6 +112,12 @@ func TestEdgeHeadersAndMetrics(t *testing.T) {
 			h.Get("X-Frame-Options") != "DENY" || h.Get("Referrer-Policy") != "no-referrer" {
 			t.Errorf("GET %s headers = %v, want CSP, nosniff, DENY, no-referrer", path, h)
 		}
+	}
+	// A malformed code and an unknown one get the same answer.
+	unknown := e.do(t, client, "GET", "/api/v1/applications/"+enrollment.NewTrackingCode(), "", nil)
+	malformed := e.do(t, client, "GET", "/api/v1/applications/abc", "", nil)
+	if unknown.status != http.StatusNotFound || malformed.status != unknown.status || fmt.Sprint(malformed.body) != fmt.Sprint(unknown.body) {
+		t.Errorf("malformed code = %d %v, unknown code = %d %v; want the same 404", malformed.status, malformed.body, unknown.status, unknown.body)
 	}
 	if resp, err := client.Get(e.base + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /metrics on the public port = %v %v, want 404", resp, err)
