@@ -217,7 +217,7 @@ func (c *Catalog) Check(f *Form, now time.Time) (*Application, error) {
 			fmt.Sprintf("phone %q is not valid; enter a 10-digit mobile number (e.g. 0912345678) or +84…", truncate(g.Phone)))
 	}
 	g.Email = strings.TrimSpace(g.Email)
-	if g.Email != "" {
+	if g.Email != "" && !v.bidi("guardian.email", g.Email) {
 		if addr, err := mail.ParseAddress(g.Email); err != nil || addr.Address != g.Email || len(g.Email) > maxTextLen {
 			v.add("guardian.email", fmt.Sprintf("Địa chỉ email %q không hợp lệ", truncate(g.Email)), fmt.Sprintf("email %q is not valid", truncate(g.Email)))
 		}
@@ -283,6 +283,9 @@ func (v *checker) text(field, s string, max int, required bool) string {
 	if n := utf8.RuneCountInString(s); n > max {
 		v.add(field, fmt.Sprintf("Dài quá %d ký tự (đã nhập %d)", max, n), fmt.Sprintf("longer than %d characters (got %d)", max, n))
 	}
+	if v.bidi(field, s) {
+		return s
+	}
 	for _, r := range s {
 		if unicode.IsControl(r) {
 			v.add(field, "Có ký tự điều khiển không hợp lệ", "contains a control character")
@@ -308,6 +311,9 @@ func (v *checker) name(field, s, whatVI, whatEN string) string {
 		v.add(field, fmt.Sprintf("Họ tên dài quá %d ký tự", maxNameLen), fmt.Sprintf("the name is longer than %d characters", maxNameLen))
 		return s
 	}
+	if v.bidi(field, s) {
+		return s
+	}
 	letters := 0
 	for _, r := range s {
 		if unicode.IsLetter(r) {
@@ -323,6 +329,28 @@ func (v *checker) name(field, s, whatVI, whatEN string) string {
 		v.add(field, "Họ tên phải có chữ cái", "a name must contain letters")
 	}
 	return s
+}
+
+// bidi reports a problem, and true, when s holds a bidirectional control
+// character. Invisible on screen, such characters reorder what staff read
+// ("Trojan Source"): a name or address shown in a list or printed on a
+// notice could read differently from what is stored and searched.
+func (v *checker) bidi(field, s string) bool {
+	for _, r := range s {
+		if isBidiControl(r) {
+			v.add(field, fmt.Sprintf("Có ký tự điều khiển hướng chữ ẩn (U+%04X); hãy gõ lại nội dung, không dán từ nơi khác", r),
+				fmt.Sprintf("contains a hidden bidirectional control character (U+%04X); type the text again instead of pasting it", r))
+			return true
+		}
+	}
+	return false
+}
+
+// isBidiControl reports whether r is one of Unicode's bidirectional
+// formatting characters: the embeddings and overrides U+202A–U+202E, the
+// isolates U+2066–U+2069, and the marks U+200E, U+200F and U+061C.
+func isBidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x200E || r == 0x200F || r == 0x061C
 }
 
 // addressFields names the fields of one address, spelled out once so the

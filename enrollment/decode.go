@@ -17,12 +17,25 @@ const MaxFormBytes = 64 << 10
 
 // DecodeForm reads a registration from its JSON body. It returns an *Error
 // with CodeBadRequest naming what is wrong when the body is not one JSON
-// object of the form's shape: malformed JSON, a value of the wrong type, an
-// unknown field, or trailing data. Rules about values are checked later, by
-// Catalog.Check.
+// object of the form's shape: malformed JSON, invalid UTF-8, an escaped lone
+// surrogate, a duplicate key, a key that differs only in case from a field,
+// nesting too deep, a value of the wrong type, an unknown field, or
+// trailing data; CodeTooLarge past MaxFormBytes. Rules about values are
+// checked later, by Catalog.Check.
 func DecodeForm(body []byte) (*Form, error) {
+	if len(body) > MaxFormBytes {
+		return nil, tooLarge()
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, emptyBody()
+	}
+	// The decoders below would accept what the scan refuses (replacing bad
+	// text, taking the last of two keys, matching keys in any case).
+	if err := scanForm(body); err != nil {
+		return nil, err
+	}
 	var f Form
-	if len(body) <= MaxFormBytes && fastDecode(body, &f) {
+	if fastDecode(body, &f) {
 		return &f, nil
 	}
 	f = Form{} // whatever the fast decoder left
@@ -34,7 +47,7 @@ func DecodeForm(body []byte) (*Form, error) {
 
 func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return Errorf(CodeBadRequest, "Nội dung yêu cầu trống; cần gửi hồ sơ dạng JSON", "the request body is empty; send the registration as JSON")
+		return emptyBody()
 	}
 	if len(body) > MaxFormBytes {
 		return tooLarge()
@@ -48,6 +61,10 @@ func decodeStrict(body []byte, v any) error {
 		return Errorf(CodeBadRequest, "Có dữ liệu thừa sau đối tượng JSON", "unexpected data after the JSON object")
 	}
 	return nil
+}
+
+func emptyBody() *Error {
+	return Errorf(CodeBadRequest, "Nội dung yêu cầu trống; cần gửi hồ sơ dạng JSON", "the request body is empty; send the registration as JSON")
 }
 
 func tooLarge() *Error {

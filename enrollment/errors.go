@@ -20,6 +20,7 @@ const (
 	CodeDuplicate    Code = "duplicate"          // the child already has an application for the level and year
 	CodeNotFound     Code = "not_found"          // no such application, school or page
 	CodeBusy         Code = "busy"               // the intake buffer is past its ceiling; retry later
+	CodeTooMany      Code = "too_many_requests"  // the client address sent more than its share; retry later
 	CodeUnavailable  Code = "unavailable"        // a backing service is down; retry later
 	CodeInternal     Code = "internal"           // a fault of ours, never of the client's input
 )
@@ -40,7 +41,7 @@ type Error struct {
 	Message   string // Vietnamese
 	MessageEN string // English
 	Problems  []Problem
-	// RetryAfter is set with CodeBusy and CodeUnavailable.
+	// RetryAfter is set with CodeBusy, CodeUnavailable and CodeTooMany.
 	RetryAfter time.Duration
 	// TrackingCode, when set, is shown with a link to its status. It is
 	// never set with CodeDuplicate: a refusal reveals nothing of the

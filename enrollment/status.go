@@ -116,15 +116,27 @@ func MaskName(full string) string {
 	return b.String()
 }
 
+// statusQuery finds an application by its tracking code, or by the code of
+// a duplicate submission of it: two lookups by unique index, so an unknown
+// code, which both miss, costs two index probes and never a scan of the
+// applications (every lookup takes this path while Redis is down). A code
+// is either an application's or a duplicate's, never both, so at most one
+// row comes back.
+const statusQuery = `
+SELECT a.tracking_code, a.status, a.level, a.school_year, a.child_name, a.choices, a.submitted_at, a.stored_at,
+       ''
+FROM applications a
+WHERE a.tracking_code = $1
+UNION ALL
+SELECT a.tracking_code, a.status, a.level, a.school_year, a.child_name, a.choices, a.submitted_at, a.stored_at,
+       d.tracking_code
+FROM duplicate_submissions d JOIN applications a ON a.id = d.application_id
+WHERE d.tracking_code = $1`
+
 // Status returns the view of the application with a tracking code from
 // PostgreSQL, or ErrNotFound.
 func (s *Store) Status(ctx context.Context, code string) (StatusView, error) {
-	const q = `
-SELECT a.tracking_code, a.status, a.level, a.school_year, a.child_name, a.choices, a.submitted_at, a.stored_at,
-       COALESCE(d.tracking_code, '')
-FROM applications a LEFT JOIN duplicate_submissions d ON d.tracking_code = $1
-WHERE a.tracking_code = $1 OR a.id = d.application_id
-ORDER BY a.tracking_code = $1 DESC LIMIT 1`
+	const q = statusQuery
 	var (
 		v        StatusView
 		status   string

@@ -183,3 +183,50 @@ func TestSaveBatchKeepsText(t *testing.T) {
 		t.Errorf("stored %q, %q, %s; want %q, %q, the choices", name, addr, choices, a.Child.FullName, a.Residence.Current.Address)
 	}
 }
+
+// TestStatusLookupUsesIndexes: looking up a code, known or not, probes
+// indexes and never scans the applications, on a table large enough for
+// the planner to choose.
+func TestStatusLookupUsesIndexes(t *testing.T) {
+	t.Parallel()
+	store, cat := newStore(t)
+	ctx := t.Context()
+	const n = 4000
+	apps := make([]*enrollment.Application, 0, n)
+	for i := range n {
+		apps = append(apps, newApp(t, cat, i))
+	}
+	for i := 0; i < n; i += 1000 {
+		if _, err := store.SaveBatch(ctx, apps[i:i+1000]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dup := newApp(t, cat, 5) // the same child as apps[5]
+	dup.ID = "00000000-0000-7000-8000-999999999999"
+	if _, err := store.SaveBatch(ctx, []*enrollment.Application{dup}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.DB().ExecContext(ctx, `ANALYZE applications; ANALYZE duplicate_submissions`); err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{enrollment.NewTrackingCode(), apps[17].TrackingCode, dup.TrackingCode} {
+		var plan []string
+		if err := store.DB().SelectContext(ctx, &plan, "EXPLAIN "+enrollment.StatusQuery, code); err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(plan, "\n")
+		if strings.Contains(text, "Seq Scan on applications") || !strings.Contains(text, "applications_tracking_code_key") {
+			t.Errorf("plan of the status lookup of %s scans the applications or skips their code index:\n%s", code, text)
+		}
+	}
+	// The lookups still answer.
+	if v, err := store.Status(ctx, apps[17].TrackingCode); err != nil || v.TrackingCode != apps[17].TrackingCode || v.Status != enrollment.StatusReceived {
+		t.Errorf("Status(stored) = %+v, %v", v, err)
+	}
+	if v, err := store.Status(ctx, dup.TrackingCode); err != nil || v.Status != enrollment.StatusDuplicate || v.TrackingCode != dup.TrackingCode {
+		t.Errorf("Status(duplicate) = %+v, %v", v, err)
+	}
+	if _, err := store.Status(ctx, enrollment.NewTrackingCode()); !errors.Is(err, enrollment.ErrNotFound) {
+		t.Errorf("Status(unknown) = %v, want ErrNotFound", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 // options are the load test's flags, checked.
 type options struct {
 	Target      string // base URL of the service, loopback only
+	Metrics     string // base URL of the service's metrics listener; "" = Target
 	Scenario    string // intake, healthz, status, mixed, drain
 	Profile     string // constant, ramp, midnight
 	Rate        float64
@@ -62,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.Target, "target", "http://127.0.0.1:8080", "base URL of the service (loopback only: 127.0.0.0/8, ::1, localhost)")
+	fs.StringVar(&o.Metrics, "metrics", "", "base URL of the service's metrics listener (its METRICS_ADDR), read for its memory and CPU (loopback only); empty: the -target")
 	fs.StringVar(&o.Scenario, "scenario", "intake", "intake (POST registrations), healthz (ceiling), status (GET status of -codes), mixed (POST and status GETs), drain (watch the backlog drain)")
 	fs.StringVar(&o.Profile, "profile", "constant", "arrival rate profile: constant, ramp (linear to -rate over -ramp) or midnight (steep ramp to the peak -rate, then exponential decay)")
 	fs.Float64Var(&o.Rate, "rate", 0, "requests per second (peak rate for ramp and midnight); 0 with constant: as fast as -connections allow")
@@ -103,6 +105,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		bad("-target: %v", err)
 	}
 	o.Target = strings.TrimRight(o.Target, "/")
+	if o.Metrics == "" {
+		o.Metrics = o.Target
+	} else if err := checkTarget(o.Metrics); err != nil {
+		bad("-metrics: %v", err)
+	}
+	o.Metrics = strings.TrimRight(o.Metrics, "/")
 	if !contains(scenarios, o.Scenario) {
 		bad("-scenario %q: want one of %s", o.Scenario, strings.Join(scenarios, ", "))
 	}

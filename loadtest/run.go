@@ -25,7 +25,7 @@ func runLoad(ctx context.Context, o options, stderr io.Writer) (*report, error) 
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}}
 	r := &report{Label: o.Label, Scenario: o.Scenario, Target: o.Target, Connections: o.Connections,
 		Started: time.Now().UTC().Format(time.RFC3339), ByStatus: map[string]int{}, ErrorKinds: map[string]int{}}
-	w := newWatcher(client, o.Target)
+	w := newWatcher(client, o.Target, o.Metrics)
 
 	if o.Scenario == "drain" {
 		return runDrainScenario(ctx, o, w, r, stderr)

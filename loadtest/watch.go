@@ -27,8 +27,9 @@ type intakeState struct {
 // watcher reads the service's queue state and memory while a run goes on,
 // on its own connections (not the attack's).
 type watcher struct {
-	client *http.Client
-	base   string
+	client  *http.Client
+	base    string
+	metrics string // base URL of the metrics listener
 
 	lastState atomic.Pointer[intakeState]
 	rssMax    atomic.Int64
@@ -41,8 +42,8 @@ type watcher struct {
 	pollErrors int
 }
 
-func newWatcher(client *http.Client, base string) *watcher {
-	return &watcher{client: client, base: base}
+func newWatcher(client *http.Client, base, metrics string) *watcher {
+	return &watcher{client: client, base: base, metrics: metrics}
 }
 
 // readState reads the queue's state once and records it.
@@ -120,7 +121,7 @@ func (w *watcher) pollRSS(ctx context.Context, every time.Duration) {
 }
 
 func (w *watcher) readRSS(ctx context.Context) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.base+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.metrics+"/metrics", nil)
 	if err != nil {
 		return 0, err
 	}
@@ -175,7 +176,7 @@ type cpuSample struct {
 // sampleCPU reads the CPU clocks.
 func (w *watcher) sampleCPU(ctx context.Context) cpuSample {
 	s := cpuSample{at: time.Now(), server: -1, machine: -1}
-	if req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.base+"/metrics", nil); err == nil {
+	if req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.metrics+"/metrics", nil); err == nil {
 		if resp, err := w.client.Do(req); err == nil {
 			if resp.StatusCode == http.StatusOK {
 				if v, err := metricFloat(resp.Body, "process_cpu_seconds_total"); err == nil {

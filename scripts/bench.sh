@@ -89,8 +89,10 @@ free_port() {
 }
 
 # start_server NAME DB [ENV=VALUE...] -- [serve flags...]: starts
-# `tuyensinh serve` on a free port with its own Redis prefix, waits for
-# /healthz and sets SERVER_URL and SERVER_PID.
+# `tuyensinh serve` on a free port with its own Redis prefix and its
+# metrics on another (METRICS_ADDR), waits for /healthz and sets
+# SERVER_URL, METRICS_URL and SERVER_PID. The rate limits are off: the
+# load comes from one address, 127.0.0.1.
 start_server() {
 	local name=$1 db=$2
 	shift 2
@@ -98,14 +100,18 @@ start_server() {
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
 	[ $# -gt 0 ] && shift
 	flags=("$@")
-	local port
+	local port mport
 	port=$(free_port)
+	mport=$(free_port)
+	while [ "$mport" = "$port" ]; do mport=$(free_port); done
 	env DATABASE_URL="$(dburl "$db")" REDIS_URL="$REDIS_URL" HTTP_ADDR="127.0.0.1:$port" \
+		METRICS_ADDR="127.0.0.1:$mport" RATE_LIMIT_REGISTER=0 RATE_LIMIT_STATUS=0 \
 		REDIS_PREFIX="$RUN-$name" LOG_LEVEL=warn LOG_FORMAT=text "${envs[@]}" \
 		"$BIN" serve -migrate=false "${flags[@]}" >"$WORK/$name.server.log" 2>&1 &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
 	SERVER_URL="http://127.0.0.1:$port"
+	METRICS_URL="http://127.0.0.1:$mport"
 	for _ in $(seq 100); do
 		if curl -fsS -o /dev/null "$SERVER_URL/healthz" 2>/dev/null; then
 			say "$name server up at $SERVER_URL (pid $SERVER_PID)"
@@ -137,7 +143,7 @@ timed_drain() {
 	local label=$1 server=$2 db=$3 url=$4 codes=$5 timeout=$6
 	wait_quiet
 	say "running $label: starting a worker process on the backlog"
-	"$LT" -json -label "$label" -target "$url" -scenario drain -codes "$codes" \
+	"$LT" -json -label "$label" -target "$url" -metrics "$METRICS_URL" -scenario drain -codes "$codes" \
 		-database-url "$(dburl "$db")" -drain-timeout "$timeout" >"$WORK/$label.json" 2>"$WORK/$label.progress" &
 	local watch_pid=$!
 	PIDS+=("$watch_pid")
@@ -179,14 +185,15 @@ wait_quiet() {
 	done
 }
 
-# load NAME [loadtest flags...]: runs the load generator, its JSON report to
+# load NAME [loadtest flags...]: runs the load generator against the last
+# server started (its metrics from METRICS_URL), its JSON report to
 # $WORK/NAME.json and its progress to $WORK/NAME.progress; records a failure.
 load() {
 	local name=$1
 	shift
 	wait_quiet
 	say "running $name: loadtest $*"
-	if ! "$LT" -json -label "$name" "$@" >"$WORK/$name.json" 2>"$WORK/$name.progress"; then
+	if ! "$LT" -json -label "$name" -metrics "$METRICS_URL" "$@" >"$WORK/$name.json" 2>"$WORK/$name.progress"; then
 		FAILED+=("$name")
 		say "$name FAILED (see $WORK/$name.json, $WORK/$name.progress)"
 		tail -3 "$WORK/$name.progress" >&2

@@ -142,6 +142,10 @@ func (s *server) submitApplication(c echo.Context) error {
 				"send the registration as JSON (Content-Type: application/json), got "+ct)
 		}
 	}
+	if req.ContentLength > enrollment.MaxFormBytes {
+		s.Metrics.Reject("too_large") // refused before a byte of it is read
+		return enrollment.TooLarge()
+	}
 	body, err := readBody(req)
 	if err != nil {
 		s.Metrics.Reject("bad_request")
@@ -189,9 +193,9 @@ func (s *server) submitApplication(c echo.Context) error {
 func (s *server) applicationStatus(c echo.Context) error {
 	code, ok := enrollment.NormalizeTrackingCode(c.Param("code"))
 	if !ok {
-		return &enrollment.Error{Code: enrollment.CodeNotFound,
-			Message:   "Mã tra cứu không đúng dạng: gồm 20 ký tự chữ và số",
-			MessageEN: "malformed tracking code: it has 20 letters and digits"}
+		// The same answer as an unknown code: a prober learns nothing from
+		// which codes are well formed.
+		return enrollment.ErrNotFound
 	}
 	ctx := c.Request().Context()
 	doc, ok, err := s.Intake.Status(ctx, code)

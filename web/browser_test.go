@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -188,6 +189,14 @@ func (s *site) newTab(t *testing.T, v viewport) *tab {
 			}
 			tb.mu.Lock()
 			tb.errors = append(tb.errors, fmt.Sprintf("%s (%s:%d)", msg, e.ExceptionDetails.URL, e.ExceptionDetails.LineNumber))
+			tb.mu.Unlock()
+		}
+		// What the Content-Security-Policy blocks (an inline style or
+		// script the page relied on) is reported here.
+		if e, ok := ev.(*cdplog.EventEntryAdded); ok && e.Entry.Source == cdplog.EntrySourceSecurity ||
+			ok && strings.Contains(e.Entry.Text, "Content Security Policy") {
+			tb.mu.Lock()
+			tb.errors = append(tb.errors, fmt.Sprintf("blocked by the Content-Security-Policy: %s (%s)", e.Entry.Text, e.Entry.URL))
 			tb.mu.Unlock()
 		}
 	}))

@@ -22,6 +22,7 @@ var statusOf = map[enrollment.Code]int{
 	enrollment.CodeDuplicate:    http.StatusConflict,
 	enrollment.CodeNotFound:     http.StatusNotFound,
 	enrollment.CodeBusy:         http.StatusServiceUnavailable,
+	enrollment.CodeTooMany:      http.StatusTooManyRequests,
 	enrollment.CodeUnavailable:  http.StatusServiceUnavailable,
 	enrollment.CodeInternal:     http.StatusInternalServerError,
 }

@@ -6,15 +6,14 @@ import "github.com/labstack/echo/v4"
 func (s *server) routes(e *echo.Echo) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(promHandler(s.Gatherer)))
 	e.GET("/openapi.yaml", s.openapi)
 
 	api := e.Group("/api/v1")
 	api.GET("/windows", s.listWindows)
 	api.GET("/schools", s.listSchools)
 	api.GET("/wards", s.listWards)
-	api.POST("/applications", s.submitApplication)
-	api.GET("/applications/:code", s.applicationStatus)
+	api.POST("/applications", s.submitApplication, noStore, s.limit(RateLimit{RegisterLimit, s.RegisterPerMinute}))
+	api.GET("/applications/:code", s.applicationStatus, noStore, s.limit(RateLimit{StatusLimit, s.StatusPerMinute}))
 	api.GET("/intake", s.intakeState)
 
 	s.pages(e)

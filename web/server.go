@@ -38,6 +38,15 @@ type Deps struct {
 	// VerifyRegistry ask before queueing a registration. Nil: such windows
 	// queue every registration pending verification.
 	Registry enrollment.Registry
+	// RateLimiter, when set, holds registrations and status lookups to
+	// RegisterPerMinute and StatusPerMinute per client address (0: that
+	// limit off). Nil: no limits.
+	RateLimiter                        *RateLimiter
+	RegisterPerMinute, StatusPerMinute int
+	// ClientIPHeader names the header a trusted proxy in front sets to the
+	// client's address (X-Real-IP, X-Forwarded-For). Empty: the client is
+	// the connection's address, and no header is believed.
+	ClientIPHeader string
 }
 
 // NewServer returns the HTTP handler of the whole service.
@@ -52,6 +61,7 @@ func NewServer(d Deps) http.Handler {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
+	e.Use(securityHeaders)
 	s := &server{Deps: d}
 	s.routes(e)
 	return e

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -46,6 +47,34 @@ type config struct {
 	HMACKey      string
 	StatusGrace  time.Duration // INTAKE_STATUS_GRACE, default 10m: status documents stay in Redis this long once stored
 	OutboxSender string        // OUTBOX_SENDER: how messages to parents are sent; only "log" (the demo) so far
+	// The HTTP edge: rate limits, client addresses, metrics listener.
+
+	// RateLimitRegister (RATE_LIMIT_REGISTER, default 60, 0 = off) is the
+	// registrations per minute allowed per client address (an IPv6 /64),
+	// counted in Redis across all replicas, with a burst of as many. A
+	// family registers one to three children and may resend each a few
+	// times; a school desk or a ward office helping parents on one shared
+	// connection takes at least a minute per form, so even thirty desks
+	// behind one address stay at half the limit. An attacker is held to
+	// 86,400 IDs a day per address instead of the 1,400 a second seen
+	// without a limit. Raise it for a carrier NAT that puts many
+	// households behind one address, or set CLIENT_IP_HEADER.
+	RateLimitRegister int
+	// RateLimitStatus (RATE_LIMIT_STATUS, default 600, 0 = off) is the
+	// status lookups per minute per client address, with a burst of as
+	// many. The status page polls a queued application every 2 s at first
+	// and every 15 s after a minute: a hundred parents following their
+	// applications from one school's connection make about 400 a minute.
+	RateLimitStatus int
+	// ClientIPHeader (CLIENT_IP_HEADER) is the header a trusted proxy in
+	// front sets to the client's address, e.g. X-Real-IP, or
+	// X-Forwarded-For (its right-most entry is used). Empty: the
+	// connection's address, and no header is believed (any client can
+	// write any header).
+	ClientIPHeader string
+	// MetricsAddr (METRICS_ADDR) is where /metrics is served, apart from
+	// the public port (e.g. 127.0.0.1:9090). Empty: not served.
+	MetricsAddr string
 }
 
 // loadConfig reads the configuration and reports every missing or bad value
@@ -125,6 +154,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		HMACKey:      getenv("INTAKE_HMAC_KEY"),
 		StatusGrace:  duration("INTAKE_STATUS_GRACE", 10*time.Minute),
 		OutboxSender: str("OUTBOX_SENDER", "log"),
+
+		// The HTTP edge.
+		RateLimitRegister: int(integer("RATE_LIMIT_REGISTER", 60, 0, 1_000_000)),
+		RateLimitStatus:   int(integer("RATE_LIMIT_STATUS", 600, 0, 1_000_000)),
+		ClientIPHeader:    getenv("CLIENT_IP_HEADER"),
+		MetricsAddr:       getenv("METRICS_ADDR"),
 	}
 	// A drain delay of 0 is allowed: without a load balancer there is
 	// nobody to wait for.
@@ -150,6 +185,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.PprofAddr != "" {
 		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
 			errs = append(errs, fmt.Errorf("PPROF_ADDR=%q: want host:port", c.PprofAddr))
+		}
+	}
+	if h := c.ClientIPHeader; h != "" && (strings.ContainsAny(h, " \t:,;") || http.CanonicalHeaderKey(h) == "") {
+		errs = append(errs, fmt.Errorf("CLIENT_IP_HEADER=%q: want a header name such as X-Real-IP", h))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("METRICS_ADDR=%q: want host:port", c.MetricsAddr))
 		}
 	}
 	if err := checkDatabaseURL(c.DatabaseURL); err != nil {

@@ -76,7 +76,10 @@ func newE2E(t *testing.T) *e2e {
 	_, prefix := testenv.Redis(t)
 	e := &e2e{bin: bin}
 	e.env = append(os.Environ(), "DATABASE_URL="+dbURL, "REDIS_URL="+testenv.RedisURL(), "REDIS_PREFIX="+prefix,
-		"LOG_LEVEL=warn", "INTAKE_CONSUMER="+prefix)
+		"LOG_LEVEL=warn", "INTAKE_CONSUMER="+prefix,
+		// The tests send thousands of requests from 127.0.0.1; the limits
+		// have a test of their own (TestRateLimits).
+		"RATE_LIMIT_REGISTER=0", "RATE_LIMIT_STATUS=0")
 	if out, err := e.command("seed", "--demo").CombinedOutput(); err != nil {
 		t.Fatalf("seed --demo: %v\n%s", err, out)
 	}

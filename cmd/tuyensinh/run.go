@@ -235,6 +235,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		// Population register (issue 7, item 4): the demo city's table,
 		// asked only for windows that verify registrations.
 		Registry: enrollment.NewPopulationRegister(a.db),
+
+		RateLimiter:       web.NewRateLimiter(a.rdb, a.cfg.RedisPrefix, a.cfg.RedisTimeout, a.log),
+		RegisterPerMinute: a.cfg.RateLimitRegister,
+		StatusPerMinute:   a.cfg.RateLimitStatus,
+		ClientIPHeader:    a.cfg.ClientIPHeader,
 	})
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
@@ -252,6 +257,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorkers()
 	var workers errgroup.Group
+	serveMetrics(gctx, g, a, a.cfg.MetricsAddr)
 	if *withWorkers {
 		a.workers(wctx, &workers)
 	}
@@ -368,7 +374,7 @@ func (c *connCounter) open() int64 { return c.n.Load() }
 func runWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this address (e.g. :9091)")
+	metricsAddr := fs.String("metrics-addr", getenv("METRICS_ADDR"), "serve /metrics on this address, e.g. 127.0.0.1:9091 (default $METRICS_ADDR; empty: not served)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -382,9 +388,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	// On SIGTERM each worker finishes and acknowledges the batch in hand.
 	var workers errgroup.Group
 	a.workers(gctx, &workers)
-	if *metricsAddr != "" {
-		goServe(gctx, g, &http.Server{Addr: *metricsAddr, Handler: web.MetricsHandler(a.reg), ReadHeaderTimeout: 10 * time.Second})
-	}
+	serveMetrics(gctx, g, a, *metricsAddr)
 	<-gctx.Done()
 	deadline := time.Now().Add(a.cfg.ShutdownTimeout)
 	err = g.Wait()
@@ -392,6 +396,18 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		err = werr
 	}
 	return err
+}
+
+// serveMetrics serves /metrics on addr, if set: a listener apart from the
+// public port, since metrics reveal the backlog and internals to anyone.
+func serveMetrics(ctx context.Context, g *errgroup.Group, a *app, addr string) {
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", web.MetricsHandler(a.reg))
+	a.log.Info("metrics serving", "addr", addr)
+	goServe(ctx, g, &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second})
 }
 
 // servePprof serves the Go profiler on PPROF_ADDR, if set. Keep it on

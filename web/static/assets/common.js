@@ -121,7 +121,7 @@
     } catch (e) {
       // fall through to the old way
     }
-    const ta = el("textarea", { readonly: true, "aria-hidden": "true", style: "position:fixed;top:-1000px;opacity:0" });
+    const ta = el("textarea", { readonly: true, "aria-hidden": "true", class: "offscreen" });
     ta.value = text;
     document.body.append(ta);
     ta.select();

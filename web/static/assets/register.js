@@ -241,7 +241,7 @@
       parts.push(el("ul", { id: "catchment-list" }, inList.map((x) => el("li", {},
         el("span", { class: "badge badge-ok" }, "Đúng tuyến"), el("span", {}, x.s.name), el("span", { class: "muted small" }, x.s.address || "")))));
       if (level(state.win.level) && ["mg5", "lop1", "lop6"].includes(state.win.level)) {
-        parts.push(el("p", { class: "small", style: "margin-top:.5rem" }, "Trẻ trong độ tuổi, đúng tuyến được bảo đảm chỗ học tại trường công lập. ",
+        parts.push(el("p", { class: "small mt-05" }, "Trẻ trong độ tuổi, đúng tuyến được bảo đảm chỗ học tại trường công lập. ",
           en("A child in the catchment is guaranteed a place in a public school.")));
       }
     } else if (maybe.length > 0) {
@@ -598,7 +598,7 @@
       box = el("div", { class: "field-error", id: (wrap.id || t.id || "f") + "-error" });
       wrap.append(box);
     }
-    box.append(el("p", { style: "margin:0" }, p.message, el("span", { class: "en", lang: "en" }, p.message_en)));
+    box.append(el("p", { class: "m-0" }, p.message, el("span", { class: "en", lang: "en" }, p.message_en)));
     const inputs = t.matches("input,select,textarea") ? [t] : Array.from(t.querySelectorAll("input,select,textarea"));
     for (const i of inputs) {
       i.setAttribute("aria-invalid", "true");

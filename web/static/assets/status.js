@@ -77,9 +77,15 @@
     }
     if (res.status === 404) {
       stopPolling();
+      // The server answers a malformed code as it answers an unknown one;
+      // the page can still tell a parent who mistyped.
+      const malformed = !/^[0-9A-Z]{20}$/.test(code);
+      const msg = malformed ? "Mã tra cứu không đúng dạng: gồm 20 ký tự chữ và số"
+        : err ? err.message : "Không tìm thấy hồ sơ với mã tra cứu này";
+      const msgEN = malformed ? "Malformed tracking code: it has 20 letters and digits" : err ? err.message_en : null;
       out.replaceChildren(notice("error", "Không tìm thấy hồ sơ", "No application found",
-        el("p", { id: "not-found-message" }, err ? err.message : "Không tìm thấy hồ sơ với mã tra cứu này"),
-        err ? el("p", { class: "en", lang: "en" }, err.message_en) : null,
+        el("p", { id: "not-found-message" }, msg),
+        msgEN ? el("p", { class: "en", lang: "en" }, msgEN) : null,
         el("p", {}, "Mã bạn nhập: ", el("strong", { class: "mono" }, formatCode(code))),
         el("ul", {},
           el("li", {}, "Kiểm tra lại từng ký tự của mã (mã gồm 20 ký tự chữ và số). ", en("Check each character of the code.")),
@@ -172,7 +178,7 @@
         el("span", {}, "Hồ sơ đã được tiếp nhận an toàn và đang chờ lưu. Trang tự cập nhật, không cần tải lại. ",
           en("Your registration is safely received and waiting to be stored. This page refreshes by itself.", true))));
     } else {
-      card.append(el("p", { class: "muted small", style: "margin:.75rem 0 0" },
+      card.append(el("p", { class: "muted small mt-075 mb-0" },
         "Thời điểm gửi hồ sơ không ảnh hưởng đến kết quả xét tuyển. ",
         en("The time of submission does not affect placement.")));
     }
