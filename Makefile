@@ -24,7 +24,7 @@ services:
 run: build services
 	$(BIN) migrate
 	$(BIN) seed --demo
-	LOG_FORMAT=text $(BIN) serve
+	LOG_FORMAT=text METRICS_ADDR=$${METRICS_ADDR:-127.0.0.1:9091} $(BIN) serve
 
 # Every test against the real PostgreSQL and Redis (started if needed),
 # the browser tests in Debian's Chromium (installed if needed).

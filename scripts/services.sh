@@ -72,11 +72,13 @@ ensure_postgres() {
 }
 
 ensure_redis() {
+	# The fault and stall tests start Redis servers of their own, so the
+	# binary is needed even when a Redis already answers.
+	command -v redis-server >/dev/null || apt_install redis-server
 	if redis_ping; then
 		say "Redis answers on $REDIS_HOST:$REDIS_PORT"
 		return
 	fi
-	command -v redis-server >/dev/null || apt_install redis-server
 	local dir=$DATA/redis
 	as_root mkdir -p "$dir"
 	say "starting Redis on $REDIS_HOST:$REDIS_PORT with AOF (everysec), noeviction ($dir)"

@@ -14,15 +14,17 @@
     ["Có kết quả", "Placed"],
     ["Nhập học", "Enrolled"],
   ];
-  const REACHED = { queued: 0, received: 1, returned: 1, accepted: 2, placed: 3, confirmed: 4, declined: 3 };
+  const REACHED = { queued: 0, received: 1, pending_verification: 1, returned: 1, accepted: 2, placed: 3, confirmed: 4, declined: 3 };
   const BADGE = {
     queued: "badge-info", received: "badge-ok", accepted: "badge-ok", placed: "badge-ok", confirmed: "badge-ok",
-    returned: "badge-warn", duplicate: "badge-warn", declined: "badge-closed",
+    pending_verification: "badge-info", returned: "badge-warn", duplicate: "badge-warn", not_stored: "badge-warn",
+    declined: "badge-closed",
   };
 
   const SHORT = {
     queued: "Đang chờ lưu", received: "Đã lưu", returned: "Trả lại", accepted: "Đã duyệt", placed: "Có kết quả",
     confirmed: "Đã nhập học", declined: "Không nhập học", duplicate: "Trùng hồ sơ",
+    pending_verification: "Chờ đối chiếu dân cư", not_stored: "Không lưu được",
   };
 
   const poll = { timer: 0, delay: 0, code: "", started: 0 };
@@ -144,7 +146,7 @@
       el("span", { class: "badge " + (BADGE[v.status] || "") }, SHORT[v.status] || v.status)));
     card.append(el("p", { class: "status-text", id: "status-text" }, v.status_text || v.status));
     card.append(el("p", { class: "status-text-en", id: "status-text-en", lang: "en" }, v.status_text_en || ""));
-    const prog = v.status === "duplicate" ? null : progress(v.status);
+    const prog = v.status === "duplicate" || v.status === "not_stored" ? null : progress(v.status);
     if (prog) card.append(prog);
 
     if (v.status === "duplicate") {
@@ -153,6 +155,12 @@
       card.append(notice("warn", "Hồ sơ này không được tính", "This application does not count",
         el("p", {}, "Trẻ đã có hồ sơ đăng ký trước đó. Mã tra cứu của hồ sơ đó đã được gửi lại đến số điện thoại phụ huynh đã khai lần đầu. Nếu bạn không nhận được, hãy mang giấy tờ của trẻ đến trường. ",
           en("The child already had an application. Its tracking code was sent again to the guardian phone given the first time; if you did not get it, take the child's papers to the school.", true))));
+    }
+    if (v.status === "not_stored") {
+      card.append(notice("warn", "Cần đăng ký lại", "Register again",
+        el("p", {}, "Hồ sơ này không lưu được vào hệ thống và không được tính. Hãy đăng ký lại cho trẻ (trẻ chưa có hồ sơ nào), hoặc liên hệ nhà trường. ",
+          en("This application could not be stored and does not count. Register the child again (the child has no application), or contact the school.", true)),
+        el("p", {}, el("a", { href: "/dang-ky.html" }, "Đăng ký lại", en("Register again")))));
     }
     if (v.status === "returned") {
       card.append(notice("warn", "Cần bổ sung hồ sơ", "Action needed",
