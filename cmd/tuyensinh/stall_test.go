@@ -1,17 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
 // TestRedisStalled stops the real binary's Redis (SIGSTOP) while it serves:
@@ -20,28 +17,9 @@ import (
 // sending the same form again answers 200 with the code that was stored.
 func TestRedisStalled(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not installed")
-	}
 	e := newE2E(t)
-	addr := freePort(t)
-	_, port, _ := net.SplitHostPort(addr)
-	srv := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no")
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		srv.Process.Signal(syscall.SIGCONT)
-		srv.Process.Kill()
-		srv.Wait()
-	})
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
-	for deadline := time.Now().Add(30 * time.Second); rdb.Ping(context.Background()).Err() != nil; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the test's own redis-server did not start")
-		}
-	}
+	own := testenv.StartRedis(t)
+	addr, srv := own.Addr, own.Cmd
 	e.serve(t, nil, "REDIS_URL=redis://"+addr+"/0", "REDIS_TIMEOUT=1s")
 	year := 2027
 	client := &http.Client{Timeout: 10 * time.Second}

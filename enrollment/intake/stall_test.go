@@ -1,11 +1,9 @@
 package intake_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,37 +13,8 @@ import (
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
+	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
-
-// ownRedis starts a Redis server of the test's own, one it may stop with
-// SIGSTOP without disturbing the other tests, and returns its address and
-// process. It is killed when the test ends.
-func ownRedis(t *testing.T) (string, *exec.Cmd) {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGCONT)
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
-	waitFor(t, "the test's own redis-server", func() bool { return rdb.Ping(context.Background()).Err() == nil })
-	return addr, cmd
-}
 
 // returnsWithin runs fn and fails the test if it has not returned after
 // bound. The bound is generous: it catches a call that hangs while Redis
@@ -70,7 +39,8 @@ func TestRedisStalled(t *testing.T) {
 		t.Run(fmt.Sprintf("autopipeline=%v", autoPipeline), func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			addr, srv := ownRedis(t)
+			own := testenv.StartRedis(t)
+			addr, srv := own.Addr, own.Cmd
 			rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 			t.Cleanup(func() { rdb.Close() })
 			b.rdb = rdb // state() reads the test's own server
