@@ -160,7 +160,7 @@
       card.append(notice("warn", "Cần đăng ký lại", "Register again",
         el("p", {}, "Hồ sơ này không lưu được vào hệ thống và không được tính. Hãy đăng ký lại cho trẻ (trẻ chưa có hồ sơ nào), hoặc liên hệ nhà trường. ",
           en("This application could not be stored and does not count. Register the child again (the child has no application), or contact the school.", true)),
-        el("p", {}, el("a", { href: "/dang-ky.html" }, "Đăng ký lại", en("Register again")))));
+        el("p", {}, el("a", { href: "/dang-ky.html" }, "Đăng ký lại ", en("· Register again")))));
     }
     if (v.status === "returned") {
       card.append(notice("warn", "Cần bổ sung hồ sơ", "Action needed",
