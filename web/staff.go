@@ -254,13 +254,12 @@ type sessionBody struct {
 	User      string     `json:"user"`
 	Role      staff.Role `json:"role"`
 	Scope     string     `json:"scope"`
-	Name      string     `json:"name"`
 	CSRFToken string     `json:"csrf_token"`
 }
 
 func (s *server) sessionJSON(c echo.Context, u staff.User) error {
 	secret := s.sessions.GetBytes(c.Request().Context(), sessionCSRF)
-	return c.JSON(http.StatusOK, sessionBody{User: u.Username, Role: u.Role, Scope: u.Scope, Name: u.Name, CSRFToken: csrfToken(secret)})
+	return c.JSON(http.StatusOK, sessionBody{User: u.Username, Role: u.Role, Scope: u.Scope, CSRFToken: csrfToken(secret)})
 }
 
 type credentials struct {

@@ -43,7 +43,7 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 var (
 	ErrBadCredentials = enrollment.Errorf(enrollment.CodeUnauthorized,
 		"Tên đăng nhập hoặc mật khẩu không đúng",
-		"wrong username or password")
+		"Wrong username or password")
 	// ErrNoAccount is returned by the account commands for a username
 	// that has no account.
 	ErrNoAccount = errors.New("no such staff account")
@@ -151,7 +151,7 @@ func (s *Store) Login(ctx context.Context, username, password, address string) (
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		matchPassword(password, dummyHash())
-		return User{}, s.failed(ctx, Event{Username: strings.ToValidUTF8(truncate(username, 64), "?"), Action: ActionLoginFailed,
+		return User{}, s.failed(ctx, Event{Username: auditName(username), Action: ActionLoginFailed,
 			Detail: "unknown account", Address: address})
 	}
 	if err != nil {
@@ -315,7 +315,7 @@ SELECT code FROM chain ORDER BY depth`
 		return School{}, fmt.Errorf("authorities of school %s: %w", code, err)
 	}
 	if len(chain) == 0 {
-		return School{}, enrollment.Errorf(enrollment.CodeNotFound, "Không tìm thấy trường này", "no such school")
+		return School{}, enrollment.Errorf(enrollment.CodeNotFound, "Không tìm thấy trường này", "No such school")
 	}
 	return School{Code: code, Authorities: chain}, nil
 }
@@ -395,9 +395,11 @@ SELECT username, role, $5, 'demo account created or reset by seed --demo' FROM u
 	return int(n), nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+// auditName is a username no account has, as the audit keeps it: at most
+// 64 bytes of valid UTF-8 without NUL, which PostgreSQL text refuses.
+func auditName(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
 	}
-	return s
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "?"), "\x00", "?")
 }
