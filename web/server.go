@@ -61,6 +61,11 @@ type Deps struct {
 
 // NewServer returns the HTTP handler of the whole service.
 func NewServer(d Deps) http.Handler {
+	e, _ := newServer(d)
+	return e
+}
+
+func newServer(d Deps) (*echo.Echo, *server) {
 	if d.NowFunc == nil {
 		d.NowFunc = time.Now
 	}
@@ -77,7 +82,7 @@ func NewServer(d Deps) http.Handler {
 		s.sessions = newSessions(d.Staff, d.Sessions)
 	}
 	s.routes(e)
-	return e
+	return e, s
 }
 
 type server struct {
