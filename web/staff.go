@@ -43,8 +43,9 @@ const SessionCookie = "tuyensinh_staff"
 
 // Keys of a session's values.
 const (
-	sessionUser = "user" // the username signed in
-	sessionCSRF = "csrf" // the session's CSRF secret, 32 random bytes
+	sessionUser  = "user"  // the username signed in
+	sessionCSRF  = "csrf"  // the session's CSRF secret, 32 random bytes
+	sessionStamp = "stamp" // the account's staff.User.Stamp at sign-in
 )
 
 // LoginLimit is the named rate limit on sign-ins per client address.
@@ -145,8 +146,8 @@ func (s *server) saveSession(c echo.Context) error {
 type userKey struct{}
 
 // authenticate puts the signed-in user into the request's context. A
-// session whose account was disabled or deleted since is destroyed, and
-// the request goes on as anonymous.
+// session whose account was disabled, deleted or given a new password
+// since is destroyed, and the request goes on as anonymous.
 func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
@@ -156,7 +157,7 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		u, err := s.Staff.User(ctx, name)
 		switch {
-		case errors.Is(err, staff.ErrNoAccount) || (err == nil && u.Disabled):
+		case errors.Is(err, staff.ErrNoAccount) || (err == nil && (u.Disabled || u.Stamp != s.sessions.GetString(ctx, sessionStamp))):
 			if err := s.sessions.Destroy(ctx); err != nil {
 				s.Logger.Warn("staff session not destroyed", "err", err)
 				return staffUnavailable()
@@ -303,6 +304,7 @@ func (s *server) login(c echo.Context) error {
 	rand.Read(secret)
 	s.sessions.Put(ctx, sessionUser, u.Username)
 	s.sessions.Put(ctx, sessionCSRF, secret)
+	s.sessions.Put(ctx, sessionStamp, u.Stamp)
 	s.sessions.SetDeadline(ctx, time.Now().Add(s.sessions.Lifetime))
 	if err := s.saveSession(c); err != nil {
 		return err

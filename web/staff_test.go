@@ -379,21 +379,38 @@ func TestSessionCSRF(t *testing.T) {
 	}
 }
 
-// TestSessionOfDisabledAccount: disabling or deleting an account ends its
-// open sessions at their next request.
+// TestSessionOfDisabledAccount: disabling or deleting an account, or
+// giving it a new password, ends its open sessions at their next request.
 func TestSessionOfDisabledAccount(t *testing.T) {
 	t.Parallel()
 	b := setupStaff(t, Deps{})
-	ca, cb := b.browser(t), b.browser(t)
+	hash, _ := staff.HashPassword("a new password, after a leak")
+	if err := b.store.Add(t.Context(), staff.User{Username: "clerk-c", Role: staff.RoleSchool, Scope: "SB"}, hash); err != nil {
+		t.Fatal(err)
+	}
+	ca, cb, cc := b.browser(t), b.browser(t), b.browser(t)
 	b.login(t, ca, "clerk-a")
 	b.login(t, cb, "clerk-b")
+	if a := b.do(t, cc, "POST", "/api/v1/session", loginBody("clerk-c", "a new password, after a leak")); a.status != 200 {
+		t.Fatalf("sign-in of clerk-c = %d", a.status)
+	}
+	// Untouched, the sessions work.
+	for _, c := range []*http.Client{ca, cb, cc} {
+		if a := b.do(t, c, "GET", "/api/v1/session", ""); a.status != 200 {
+			t.Fatalf("session before the changes = %d %s", a.status, a.raw)
+		}
+	}
 	if err := b.store.Disable(t.Context(), "clerk-a"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.db.Exec(`DELETE FROM staff_users WHERE username = 'clerk-b'`); err != nil {
 		t.Fatal(err)
 	}
-	for name, c := range map[string]*http.Client{"disabled": ca, "deleted": cb} {
+	hash, _ = staff.HashPassword("a new password, after a leak")
+	if err := b.store.SetPassword(t.Context(), "clerk-c", hash); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*http.Client{"disabled": ca, "deleted": cb, "new password": cc} {
 		a := b.do(t, c, "GET", "/api/v1/session", "")
 		if a.status != 401 || bytes.Contains(a.raw, []byte("clerk")) {
 			t.Errorf("session of a %s account = %d %s, want 401 naming nobody", name, a.status, a.raw)

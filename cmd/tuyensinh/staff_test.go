@@ -50,7 +50,7 @@ func TestStaffCommand(t *testing.T) {
 	}
 	delete(env, "STAFF_PASSWORD")
 	u, err := st.Login(ctx, "officer-hn", "first password 1", "")
-	if err != nil || u != (staff.User{Username: "officer-hn", Role: staff.RoleAuthority, Scope: "HN", Name: "Cán bộ HN"}) {
+	if err != nil || u != (staff.User{Username: "officer-hn", Role: staff.RoleAuthority, Scope: "HN", Name: "Cán bộ HN", Stamp: u.Stamp}) {
 		t.Fatalf("sign-in of the added account = %+v, %v", u, err)
 	}
 	if out, err := cmd("second password 2\n", "passwd", "officer-hn"); err != nil {

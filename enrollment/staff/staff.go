@@ -53,6 +53,11 @@ type User struct {
 	Scope    string
 	Name     string
 	Disabled bool
+	// Stamp changes whenever the account's password does. A session
+	// records it at sign-in and ends when it no longer matches, so that a
+	// new password (staff passwd, after a leak) closes every session opened
+	// with the old one.
+	Stamp string
 }
 
 // School is what the authorization rules need to know of a school: its

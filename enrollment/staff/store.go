@@ -2,7 +2,9 @@ package staff
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -116,7 +118,9 @@ type userRow struct {
 }
 
 func (r userRow) user() User {
-	return User{Username: r.Username, Role: r.Role, Scope: r.Scope, Name: r.Name, Disabled: r.Disabled}
+	sum := sha256.Sum256([]byte(r.Hash))
+	return User{Username: r.Username, Role: r.Role, Scope: r.Scope, Name: r.Name, Disabled: r.Disabled,
+		Stamp: hex.EncodeToString(sum[:8])}
 }
 
 const qUser = `
