@@ -2,8 +2,10 @@ package web
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -11,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,8 +144,23 @@ func errorCode(a answer) string {
 // disabled account get the very same 401.
 func TestSessionLogin(t *testing.T) {
 	t.Parallel()
-	b := setupStaff(t, Deps{})
+	var logs lockedBuffer
+	b := setupStaff(t, Deps{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	c := b.browser(t)
+	defer func() {
+		// Sign-ins and failures are logged, never with a password, nor
+		// with a username no account has (it may be a password typed in
+		// the wrong box).
+		out := logs.String()
+		if !strings.Contains(out, "staff signed in") || !strings.Contains(out, "staff sign-in failed") {
+			t.Errorf("logs lack the sign-ins:\n%s", out)
+		}
+		for _, secret := range []string{testPassword, "wrong password!", "nobody"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("logs carry %q:\n%s", secret, out)
+			}
+		}
+	}()
 	req, _ := http.NewRequest("POST", b.srv.URL+"/api/v1/session", strings.NewReader(loginBody("clerk-a", testPassword)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -439,4 +457,51 @@ func TestSessionWithoutStaffStore(t *testing.T) {
 	if resp.StatusCode != 503 {
 		t.Errorf("sign-in without a staff store = %d, want 503", resp.StatusCode)
 	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// FuzzValidCSRF: every token made for a secret is valid for it, and no
+// input makes the check panic or accept a token that does not unmask to
+// the secret.
+func FuzzValidCSRF(f *testing.F) {
+	secret := bytes.Repeat([]byte{0x5a}, 32)
+	f.Add(csrfToken(secret))
+	f.Add("")
+	f.Add("garbage")
+	f.Add(strings.Repeat("A", 86))
+	f.Fuzz(func(t *testing.T, token string) {
+		if !validCSRF(secret, csrfToken(secret)) {
+			t.Fatal("a fresh token is refused")
+		}
+		if validCSRF(secret, token) {
+			b, err := base64.RawURLEncoding.DecodeString(token)
+			if err != nil || len(b) != 64 {
+				t.Fatalf("validCSRF accepted %q", token)
+			}
+			for i := range 32 {
+				if b[i]^b[32+i] != secret[i] {
+					t.Fatalf("validCSRF accepted %q, which does not unmask to the secret", token)
+				}
+			}
+		}
+		if validCSRF(nil, token) {
+			t.Fatalf("validCSRF accepted %q for a session without a secret", token)
+		}
+	})
 }
