@@ -188,9 +188,35 @@ func (s *server) requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// authorizeSchool returns nil when the signed-in user covers the school
+// (staff.User.Covers), a forbidden error when not, and the store's
+// not_found for an unknown school (school codes are public: the parents'
+// form lists them). Refusals carry nothing of the school.
+func (s *server) authorizeSchool(c echo.Context, code string) error {
+	u, ok := staffUser(c)
+	if !ok {
+		return errUnauthorized
+	}
+	school, err := s.Staff.School(c.Request().Context(), code)
+	if err != nil {
+		var e *enrollment.Error
+		if errors.As(err, &e) {
+			return e
+		}
+		s.Logger.Warn("school authorities not loaded", "err", err)
+		return staffUnavailable()
+	}
+	if !u.Covers(school) {
+		return errForbidden
+	}
+	return nil
+}
+
 var (
 	errUnauthorized = enrollment.Errorf(enrollment.CodeUnauthorized,
 		"Cần đăng nhập bằng tài khoản cán bộ", "Sign in with a staff account first")
+	errForbidden = enrollment.Errorf(enrollment.CodeForbidden,
+		"Tài khoản của bạn không có quyền với trường hoặc hồ sơ này", "Your account has no rights over this school or application")
 	errCSRF = enrollment.Errorf(enrollment.CodeForbidden,
 		"Yêu cầu thiếu mã chống giả mạo (CSRF) của phiên đăng nhập; hãy tải lại trang",
 		"The request lacks the session's CSRF token; reload the page")

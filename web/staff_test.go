@@ -61,6 +61,13 @@ INSERT INTO schools (code, name, ward_code) VALUES ('SA', 'Trường A', '00001'
 	e, s := newServer(d)
 	// A state-changing route like those the pages' forms will post to.
 	e.POST("/test/form", func(c echo.Context) error { return c.JSON(200, map[string]string{"status": "done"}) }, s.staffRoute()...)
+	// A route of one school, like the review routes to come.
+	e.GET("/test/schools/:code", func(c echo.Context) error {
+		if err := s.authorizeSchool(c, c.Param("code")); err != nil {
+			return err
+		}
+		return c.JSON(200, map[string]string{"school": c.Param("code")})
+	}, s.staffRoute()...)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &staffBundle{srv: srv, db: db, store: st}
@@ -504,4 +511,42 @@ func FuzzValidCSRF(f *testing.F) {
 			t.Fatalf("validCSRF accepted %q for a session without a secret", token)
 		}
 	})
+}
+
+// TestAuthorizeSchool is the authorization matrix of a school route:
+// anonymous / clerk of school A / clerk of school B / officer of A's ward /
+// officer of another ward / city × school A; refusals name nothing of it.
+func TestAuthorizeSchool(t *testing.T) {
+	t.Parallel()
+	b := setupStaff(t, Deps{})
+	hash, _ := staff.HashPassword(testPassword)
+	for _, u := range []staff.User{{Username: "officer-wa", Role: staff.RoleAuthority, Scope: "WA"},
+		{Username: "officer-wb", Role: staff.RoleAuthority, Scope: "WB"}, {Username: "city", Role: staff.RoleCity}} {
+		if err := b.store.Add(t.Context(), u, hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		user string
+		want int
+	}{
+		{"", 401}, {"clerk-a", 200}, {"clerk-b", 403}, {"officer-wa", 200}, {"officer-wb", 403}, {"city", 200},
+	} {
+		c := b.browser(t)
+		if tt.user != "" {
+			b.login(t, c, tt.user)
+		}
+		a := b.do(t, c, "GET", "/test/schools/SA", "")
+		if a.status != tt.want {
+			t.Errorf("%q on school SA = %d %s, want %d", tt.user, a.status, a.raw, tt.want)
+		}
+		if a.status != 200 && (bytes.Contains(a.raw, []byte("SA")) || bytes.Contains(a.raw, []byte("Trường A"))) {
+			t.Errorf("%q refused with a body naming the school: %s", tt.user, a.raw)
+		}
+		if tt.user == "city" {
+			if a := b.do(t, c, "GET", "/test/schools/NOPE", ""); a.status != 404 {
+				t.Errorf("city on an unknown school = %d, want 404", a.status)
+			}
+		}
+	}
 }
