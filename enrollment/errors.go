@@ -23,6 +23,8 @@ const (
 	CodeTooMany      Code = "too_many_requests"  // the client address sent more than its share; retry later
 	CodeUnavailable  Code = "unavailable"        // a backing service is down; retry later
 	CodeInternal     Code = "internal"           // a fault of ours, never of the client's input
+	CodeUnauthorized Code = "unauthorized"       // no staff session, or a sign-in with wrong credentials
+	CodeForbidden    Code = "forbidden"          // a staff session that may not do this (scope, role or CSRF token)
 )
 
 // Problem is one thing wrong with one field of a registration.
@@ -41,7 +43,8 @@ type Error struct {
 	Message   string // Vietnamese
 	MessageEN string // English
 	Problems  []Problem
-	// RetryAfter is set with CodeBusy, CodeUnavailable and CodeTooMany.
+	// RetryAfter is set with CodeBusy, CodeUnavailable and CodeTooMany
+	// (also for a staff account locked after failed sign-ins).
 	RetryAfter time.Duration
 	// TrackingCode, when set, is shown with a link to its status. It is
 	// never set with CodeDuplicate: a refusal reveals nothing of the

@@ -25,6 +25,8 @@ var statusOf = map[enrollment.Code]int{
 	enrollment.CodeTooMany:      http.StatusTooManyRequests,
 	enrollment.CodeUnavailable:  http.StatusServiceUnavailable,
 	enrollment.CodeInternal:     http.StatusInternalServerError,
+	enrollment.CodeUnauthorized: http.StatusUnauthorized,
+	enrollment.CodeForbidden:    http.StatusForbidden,
 }
 
 type errorBody struct {

@@ -20,7 +20,7 @@ import (
 )
 
 // RateLimit is a named limit on requests per client address: registration,
-// status lookup, and later staff login. Each name has its own budget.
+// status lookup, staff sign-in. Each name has its own budget.
 type RateLimit struct {
 	Name string
 	// PerMinute is the sustained rate allowed per client address, and also
@@ -98,6 +98,9 @@ func (s *server) limit(limit RateLimit) echo.MiddlewareFunc {
 				if limit.Name == RegisterLimit && s.Metrics != nil {
 					s.Metrics.Reject(string(enrollment.CodeTooMany))
 				}
+				if limit.Name == LoginLimit {
+					return tooManySignIns(retry)
+				}
 				return tooManyRequests(retry)
 			}
 			return next(c)
@@ -125,6 +128,14 @@ func tooManyRequests(retry time.Duration) *enrollment.Error {
 	return &enrollment.Error{Code: enrollment.CodeTooMany,
 		Message:    fmt.Sprintf("Có quá nhiều yêu cầu từ địa chỉ mạng của bạn. Vui lòng thử lại sau %d giây; hồ sơ đã gửi không bị ảnh hưởng", secs),
 		MessageEN:  fmt.Sprintf("too many requests from your network address; please try again in %d seconds. Registrations already sent are not affected", secs),
+		RetryAfter: time.Duration(secs) * time.Second}
+}
+
+func tooManySignIns(retry time.Duration) *enrollment.Error {
+	secs := max(1, int(math.Ceil(retry.Seconds())))
+	return &enrollment.Error{Code: enrollment.CodeTooMany,
+		Message:    fmt.Sprintf("Có quá nhiều lần đăng nhập từ địa chỉ mạng của bạn. Vui lòng thử lại sau %d giây", secs),
+		MessageEN:  fmt.Sprintf("Too many sign-in attempts from your network address; please try again in %d seconds", secs),
 		RetryAfter: time.Duration(secs) * time.Second}
 }
 

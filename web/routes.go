@@ -16,5 +16,10 @@ func (s *server) routes(e *echo.Echo) {
 	api.GET("/applications/:code", s.applicationStatus, noStore, s.limit(RateLimit{StatusLimit, s.StatusPerMinute}))
 	api.GET("/intake", s.intakeState)
 
+	// Staff sessions. Signing in needs no session and no CSRF token yet.
+	api.POST("/session", s.login, noStore, s.limit(RateLimit{LoginLimit, s.LoginPerMinute}), s.session)
+	api.GET("/session", s.currentSession, s.staffRoute()...)
+	api.DELETE("/session", s.logout, s.staffRoute()...)
+
 	s.pages(e)
 }

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
+	"github.com/tuyensinh/tuyensinh/enrollment/staff"
 )
 
 // Deps is everything the server needs. Catalog returns the current
@@ -47,10 +49,23 @@ type Deps struct {
 	// client's address (X-Real-IP, X-Forwarded-For). Empty: the client is
 	// the connection's address, and no header is believed.
 	ClientIPHeader string
+
+	// Staff accounts and sessions (issue 8). Staff, when set, keeps the
+	// accounts; without it the staff routes answer 503. Sessions says how
+	// long sessions last and whether the cookie is Secure.
+	// LoginPerMinute holds sign-in attempts per client address (0: off).
+	Staff          *staff.Store
+	Sessions       SessionConfig
+	LoginPerMinute int
 }
 
 // NewServer returns the HTTP handler of the whole service.
 func NewServer(d Deps) http.Handler {
+	e, _ := newServer(d)
+	return e
+}
+
+func newServer(d Deps) (*echo.Echo, *server) {
 	if d.NowFunc == nil {
 		d.NowFunc = time.Now
 	}
@@ -63,11 +78,17 @@ func NewServer(d Deps) http.Handler {
 	e.HTTPErrorHandler = errorHandler(d.Logger)
 	e.Use(securityHeaders)
 	s := &server{Deps: d}
+	if d.Staff != nil {
+		s.sessions = newSessions(d.Staff, d.Sessions)
+	}
 	s.routes(e)
-	return e
+	return e, s
 }
 
-type server struct{ Deps }
+type server struct {
+	Deps
+	sessions *scs.SessionManager // nil without Deps.Staff
+}
 
 // Intake takes checked registrations: the Redis-buffered *intake.Queue, or
 // *intake.Direct for comparison.

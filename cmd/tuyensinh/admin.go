@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/staff"
 	"github.com/tuyensinh/tuyensinh/migrations"
 )
 
@@ -114,8 +115,24 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	p := people[0]
 	fmt.Fprintf(stdout, "demo population register: %d children (%d per level: mg5, lop1, lop6), e.g. %s %s born %s, mother %s; windows verifying registrations: %s\n",
 		len(people), enrollment.DemoPopulationPerLevel, p.IDNumber, p.FullName, p.DateOfBirth, p.GuardianIDNumbers[0], verifying)
+	// Staff accounts (issue 8): one per ward and school, and the city's.
+	password := getenv("DEMO_PASSWORD")
+	if password == "" {
+		password = defaultDemoPassword
+	}
+	n, err := staff.NewStore(db).SeedDemo(ctx, password)
+	if err != nil {
+		return fmt.Errorf("seed: demo staff accounts (DEMO_PASSWORD): %w", err)
+	}
+	fmt.Fprintf(stdout, "demo staff accounts: %d (%s for the city, %s<WARD CODE> per ward, %s<SCHOOL CODE> per school, e.g. %sTH-BADINH-01), password: %s\n",
+		n, staff.DemoCityUsername, staff.DemoWardPrefix, staff.DemoSchoolPrefix, staff.DemoSchoolPrefix, password)
 	return nil
 }
+
+// defaultDemoPassword is the demo staff accounts' password unless
+// DEMO_PASSWORD says otherwise. It is public: demo accounts are for trying
+// the service, never for real data.
+const defaultDemoPassword = "tuyensinh-demo"
 
 // parseLevels reads a comma-separated list of the demo windows' levels;
 // empty is none.

@@ -75,6 +75,23 @@ type config struct {
 	// MetricsAddr (METRICS_ADDR) is where /metrics is served, apart from
 	// the public port (e.g. 127.0.0.1:9090). Empty: not served.
 	MetricsAddr string
+
+	// Staff accounts and sessions (issue 8).
+	// StaffSessionIdle (STAFF_SESSION_IDLE, default 30m) ends a staff
+	// session after this long without a request; StaffSessionLifetime
+	// (STAFF_SESSION_LIFETIME, default 12h, a working day) after this long
+	// however busy.
+	StaffSessionIdle     time.Duration
+	StaffSessionLifetime time.Duration
+	// CookieSecure (COOKIE_SECURE, default false) marks the session cookie
+	// Secure, sent over HTTPS only: set it to true behind TLS. Off for the
+	// demo on http://localhost, where a Secure cookie would never be sent.
+	CookieSecure bool
+	// StaffLoginRate (STAFF_LOGIN_RATE, default 10, 0 = off) is the
+	// sign-in attempts per minute per client address, counted in Redis.
+	// Apart from it, an account is locked for 15 minutes after 5
+	// consecutive wrong passwords.
+	StaffLoginRate int
 }
 
 // loadConfig reads the configuration and reports every missing or bad value
@@ -160,6 +177,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RateLimitStatus:   int(integer("RATE_LIMIT_STATUS", 600, 0, 1_000_000)),
 		ClientIPHeader:    getenv("CLIENT_IP_HEADER"),
 		MetricsAddr:       getenv("METRICS_ADDR"),
+
+		// Staff accounts and sessions.
+		StaffSessionIdle:     duration("STAFF_SESSION_IDLE", 30*time.Minute),
+		StaffSessionLifetime: duration("STAFF_SESSION_LIFETIME", 12*time.Hour),
+		CookieSecure:         boolean("COOKIE_SECURE", false),
+		StaffLoginRate:       int(integer("STAFF_LOGIN_RATE", 10, 0, 1_000_000)),
 	}
 	// A drain delay of 0 is allowed: without a load balancer there is
 	// nobody to wait for.
@@ -172,6 +195,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.ShutdownDrainDelay >= c.ShutdownTimeout {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN_DELAY=%s must be shorter than SHUTDOWN_TIMEOUT=%s: in-flight requests need time to finish", c.ShutdownDrainDelay, c.ShutdownTimeout))
+	}
+	if c.StaffSessionIdle > c.StaffSessionLifetime {
+		errs = append(errs, fmt.Errorf("STAFF_SESSION_IDLE=%s must not be longer than STAFF_SESSION_LIFETIME=%s", c.StaffSessionIdle, c.StaffSessionLifetime))
 	}
 	if c.HMACKey != "" && len(c.HMACKey) < 16 {
 		errs = append(errs, fmt.Errorf("INTAKE_HMAC_KEY: want at least 16 bytes (got %d), e.g. from openssl rand -base64 32", len(c.HMACKey)))

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
+	"github.com/tuyensinh/tuyensinh/enrollment/staff"
 	"github.com/tuyensinh/tuyensinh/web"
 )
 
@@ -37,6 +39,8 @@ commands:
             window checks registrations against that register)
   place     run the placement engine (place --input F --output F)
   deadletters  entries the workers could not store: list | show ID | replay ID...|--all | drop ID...
+  staff     staff accounts: add USERNAME --role city|authority|school [--scope CODE] [--name N]
+            | passwd USERNAME | disable USERNAME (password from stdin or STAFF_PASSWORD)
 
 configuration (environment): DATABASE_URL, REDIS_URL, HTTP_ADDR (default :8080);
 see the README for the rest.
@@ -63,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runPlace(ctx, args, stdout, stderr)
 	case "deadletters":
 		return runDeadLetters(ctx, args, getenv, stdout, stderr)
+	case "staff":
+		return runStaff(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -240,6 +246,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		RegisterPerMinute: a.cfg.RateLimitRegister,
 		StatusPerMinute:   a.cfg.RateLimitStatus,
 		ClientIPHeader:    a.cfg.ClientIPHeader,
+
+		// Staff accounts and sessions (issue 8).
+		Staff: staff.NewStore(a.db),
+		Sessions: web.SessionConfig{IdleTimeout: a.cfg.StaffSessionIdle, Lifetime: a.cfg.StaffSessionLifetime,
+			CookieSecure: a.cfg.CookieSecure},
+		LoginPerMinute: a.cfg.StaffLoginRate,
 	})
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
