@@ -13,8 +13,8 @@ import (
 // the Result alone, so equal results give equal bytes.
 func (r *Result) WriteJSON(w io.Writer) error {
 	ew := &errWriter{w: w, buf: make([]byte, 0, 1<<18)}
-	var vi, en []byte // scratch for explanation texts
-	plain := r.plainTexts()
+	var sc scratch
+	sc.plain = r.plainTexts()
 	b := ew.buf
 	b = append(b, `{"level":`...)
 	b = appendString(b, r.Level)
@@ -37,7 +37,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 			b = append(b, ',')
 		}
 		b = append(b, '\n')
-		b = r.appendAssignment(b, i, plain, &vi, &en)
+		b = r.appendAssignment(b, i, &sc)
 		if b = ew.flush(b, false); ew.err != nil {
 			return ew.err
 		}
@@ -107,7 +107,14 @@ func isPlain(s string) bool {
 	return string(b[1:len(b)-1]) == s
 }
 
-func (r *Result) appendAssignment(b []byte, i int, plain bool, vi, en *[]byte) []byte {
+// scratch is what WriteJSON reuses from one student to the next.
+type scratch struct {
+	e      Explanation
+	vi, en []byte
+	plain  bool // the texts need no escaping; see plainTexts
+}
+
+func (r *Result) appendAssignment(b []byte, i int, sc *scratch) []byte {
 	a := &r.Assignments[i]
 	b = append(b, `{"student":`...)
 	b = appendString(b, a.Student)
@@ -127,15 +134,15 @@ func (r *Result) appendAssignment(b []byte, i int, plain bool, vi, en *[]byte) [
 		b = appendFloat(b, a.DistanceKm)
 	}
 	first := true
-	r.explanations(int32(i), func(e *Explanation, vi, en []byte) {
+	r.explanations(int32(i), &sc.e, func(e *Explanation, vi, en []byte) {
 		if first {
 			b = append(b, `,"explanations":[`...)
 			first = false
 		} else {
 			b = append(b, ',')
 		}
-		b = appendExplanation(b, e, plain, vi, en)
-	}, vi, en)
+		b = appendExplanation(b, e, sc.plain, vi, en)
+	}, &sc.vi, &sc.en)
 	if !first {
 		b = append(b, ']')
 	}
