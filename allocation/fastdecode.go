@@ -1,6 +1,7 @@
 package allocation
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"slices"
@@ -89,6 +90,21 @@ var plainByte = func() (t [256]bool) {
 	return t
 }()
 
+// Bytes of a word, for looking at eight string bytes at a time.
+const (
+	swarOnes = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// notPlain has the high bit set in a byte of x that is a quote, a
+// backslash, a control character or not ASCII, and maybe in bytes after
+// it; the first byte flagged is always one of those.
+func notPlain(x uint64) uint64 {
+	quote := x ^ (swarOnes * '"')
+	backslash := x ^ (swarOnes * '\\')
+	return ((quote - swarOnes) &^ quote) | ((backslash - swarOnes) &^ backslash) | ((x - swarOnes*0x20) &^ x) | x&swarHigh
+}
+
 // rawString returns the bytes of a string without escapes. They alias the
 // input.
 func (p *fastParser) rawString() ([]byte, bool) {
@@ -99,6 +115,14 @@ func (p *fastParser) rawString() ([]byte, bool) {
 	start, i := p.pos, p.pos
 	ascii := true
 	for i < len(d) {
+		if len(d)-i >= 8 {
+			if m := notPlain(binary.LittleEndian.Uint64(d[i:])) & swarHigh; m == 0 {
+				i += 8
+				continue
+			} else {
+				i += bits.TrailingZeros64(m) / 8
+			}
+		}
 		c := d[i]
 		if plainByte[c] {
 			i++
@@ -141,18 +165,15 @@ func (p *fastParser) shared() (string, bool) {
 // zones of up to eight bytes, nearly all of them, are packed into an
 // integer and looked up in an open-addressing table without hashing or
 // comparing bytes: a string value holds no zero byte (rawString refuses
-// control characters), so the packed integer identifies it. Longer ones
-// go to a map.
+// control characters), so the packed integer identifies it. The packed
+// keys sit in an array of their own, small enough to stay in cache.
+// Longer strings go to a map.
 type interner struct {
-	slots []internSlot // len is a power of two
-	shift uint         // 64 - log2(len(slots))
+	keys  []uint64 // the packed bytes, 0 for a free slot; len is a power of two
+	strs  []string // strs[k] is the string of keys[k]
+	shift uint     // 64 - log2(len(keys))
 	n     int
 	long  map[string]string
-}
-
-type internSlot struct {
-	key uint64 // the packed bytes; 0 for a free slot
-	s   string
 }
 
 func (t *interner) get(b []byte) string {
@@ -174,18 +195,17 @@ func (t *interner) get(b []byte) string {
 	for i, c := range b {
 		key |= uint64(c) << (8 * i)
 	}
-	if 2*(t.n+1) > len(t.slots) {
+	if 4*(t.n+1) > 3*len(t.keys) {
 		t.grow()
 	}
-	mask := uint64(len(t.slots) - 1)
+	mask := uint64(len(t.keys) - 1)
 	for i := (key * 0x9e3779b97f4a7c15) >> t.shift; ; i = (i + 1) & mask {
-		sl := &t.slots[i]
-		if sl.key == key {
-			return sl.s
-		}
-		if sl.key == 0 {
+		switch t.keys[i] {
+		case key:
+			return t.strs[i]
+		case 0:
 			s := string(b)
-			*sl = internSlot{key: key, s: s}
+			t.keys[i], t.strs[i] = key, s
 			t.n++
 			return s
 		}
@@ -193,20 +213,20 @@ func (t *interner) get(b []byte) string {
 }
 
 func (t *interner) grow() {
-	old := t.slots
-	n := max(1024, 2*len(old))
-	t.slots = make([]internSlot, n)
+	keys, strs := t.keys, t.strs
+	n := max(1024, 2*len(keys))
+	t.keys, t.strs = make([]uint64, n), make([]string, n)
 	t.shift = uint(64 - bits.TrailingZeros(uint(n)))
 	mask := uint64(n - 1)
-	for _, sl := range old {
-		if sl.key == 0 {
+	for k, key := range keys {
+		if key == 0 {
 			continue
 		}
-		i := (sl.key * 0x9e3779b97f4a7c15) >> t.shift
-		for t.slots[i].key != 0 {
+		i := (key * 0x9e3779b97f4a7c15) >> t.shift
+		for t.keys[i] != 0 {
 			i = (i + 1) & mask
 		}
-		t.slots[i] = sl
+		t.keys[i], t.strs[i] = key, strs[k]
 	}
 }
 

@@ -2,8 +2,10 @@ package allocation
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"os"
 	"testing"
 
@@ -105,6 +107,37 @@ func TestFastDecode(t *testing.T) {
 	for _, in := range []string{`{"seed":"s","Seed":"t"}`, `{"seed":"a\u0041"}`, `{"seed":"s","level":null}`, `{"seed":"s"} x`} {
 		if _, ok := fastDecode([]byte(in)); ok {
 			t.Errorf("fastDecode(%s) accepted input it must leave to encoding/json", in)
+		}
+	}
+}
+
+// TestNotPlain checks the eight-bytes-at-a-time test of rawString: the
+// first byte it flags in a word is the first that is not plain.
+func TestNotPlain(t *testing.T) {
+	t.Parallel()
+	for c := range 256 {
+		for pos := range 8 {
+			for _, fill := range []byte{'a', ' ', '~', 0x1f, 0xc3} {
+				var w [8]byte
+				for k := range w {
+					w[k] = 'a'
+					if k > pos {
+						w[k] = fill // bytes after the first flagged one must not matter
+					}
+				}
+				w[pos] = byte(c)
+				m := notPlain(binary.LittleEndian.Uint64(w[:])) & swarHigh
+				want := 8
+				for k := range w {
+					if !plainByte[w[k]] {
+						want = k
+						break
+					}
+				}
+				if got := bits.TrailingZeros64(m) / 8; got != want {
+					t.Fatalf("notPlain(%q): first flagged byte %d, want %d", w, got, want)
+				}
+			}
 		}
 	}
 }
