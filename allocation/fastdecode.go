@@ -277,44 +277,56 @@ var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 
 // float reads a number as strconv.ParseFloat does, as encoding/json does.
 // A number written with at most 15 significant digits, no exponent and at
 // most 22 decimals (every coordinate and score of an instance) is
-// computed directly: its digits and the power of ten are exact in a
-// float64, so one IEEE division rounds correctly, which is what ParseFloat
-// returns. Any other number goes to ParseFloat.
+// computed as its digits are read: the digits and the power of ten are
+// exact in a float64, so one IEEE division rounds correctly, which is
+// what ParseFloat returns. Any other number goes to ParseFloat.
 func (p *fastParser) float() (float64, bool) {
-	b, ok := p.number()
-	if !ok {
-		return 0, false
+	p.peek()
+	d := p.data
+	i := p.pos
+	neg := i < len(d) && d[i] == '-'
+	if neg {
+		i++
 	}
 	var mant uint64
-	ndig, frac, dot := 0, 0, false
-	k := 0
-	if b[0] == '-' {
-		k = 1
-	}
-	for ; k < len(b); k++ {
-		c := b[k]
-		switch {
-		case c >= '0' && c <= '9':
-			mant = mant*10 + uint64(c-'0')
+	ndig, frac := 0, 0
+	if i < len(d) && d[i] == '0' {
+		i++ // JSON allows no digit after a leading zero
+		ndig = 1
+	} else {
+		for ; i < len(d) && d[i]-'0' < 10; i++ {
+			mant = mant*10 + uint64(d[i]-'0')
 			ndig++
-			if dot {
-				frac++
-			}
-		case c == '.':
-			dot = true
-		default: // an exponent
-			ndig = 99
+		}
+		if ndig == 0 {
+			return 0, false
 		}
 	}
-	if ndig <= 15 && frac < len(exactPow10) {
-		f := float64(mant) / exactPow10[frac]
-		if b[0] == '-' {
-			f = -f
+	if i < len(d) && d[i] == '.' {
+		i++
+		s := i
+		for ; i < len(d) && d[i]-'0' < 10; i++ {
+			mant = mant*10 + uint64(d[i]-'0')
 		}
-		return f, true
+		if frac = i - s; frac == 0 {
+			return 0, false
+		}
+		ndig += frac
 	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	return f, err == nil
+	if (i < len(d) && d[i]|0x20 == 'e') || ndig > 15 || frac >= len(exactPow10) {
+		b, ok := p.number()
+		if !ok {
+			return 0, false
+		}
+		f, err := strconv.ParseFloat(string(b), 64)
+		return f, err == nil
+	}
+	p.pos = i
+	f := float64(mant) / exactPow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // int reads an integer as encoding/json reads one into an int: a fraction

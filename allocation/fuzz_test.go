@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math"
 	"math/bits"
+	"math/rand/v2"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -138,6 +141,45 @@ func TestNotPlain(t *testing.T) {
 					t.Fatalf("notPlain(%q): first flagged byte %d, want %d", w, got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestFastFloat checks the decoder's number reading against
+// strconv.ParseFloat, bit for bit, on numbers of every length.
+func TestFastFloat(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	nums := []string{"0", "-0", "0.0", "-0.0", "1", "-1", "21.028511", "105.804817", "27.5", "0.1", "0.3",
+		"9007199254740993", "123456789012345", "1234567890123456", "0.0000000000000000000001", "1e5", "1E-5", "-2.5e+3",
+		"1.7976931348623157e308", "1e400", "4.9e-324", "999999999999999.9"}
+	for range 20000 {
+		digits := make([]byte, 1+rng.IntN(17))
+		for k := range digits {
+			digits[k] = byte('0' + rng.IntN(10))
+		}
+		if digits[0] == '0' {
+			digits = digits[:1]
+		}
+		n := string(digits)
+		if rng.IntN(2) == 0 {
+			frac := make([]byte, 1+rng.IntN(24))
+			for k := range frac {
+				frac[k] = byte('0' + rng.IntN(10))
+			}
+			n += "." + string(frac)
+		}
+		if rng.IntN(4) == 0 {
+			n = "-" + n
+		}
+		nums = append(nums, n)
+	}
+	for _, n := range nums {
+		p := fastParser{data: []byte(n)}
+		got, ok := p.float()
+		want, err := strconv.ParseFloat(n, 64)
+		if ok != (err == nil) || (ok && math.Float64bits(got) != math.Float64bits(want)) || (ok && p.pos != len(n)) {
+			t.Fatalf("float(%s) = %v, %v (read %d bytes), want %v, %v", n, got, ok, p.pos, want, err)
 		}
 	}
 }
