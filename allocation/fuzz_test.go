@@ -107,7 +107,20 @@ func TestFastDecode(t *testing.T) {
 		}
 		checkFastDecode(t, in)
 	}
-	for _, in := range []string{`{"seed":"s","Seed":"t"}`, `{"seed":"a\u0041"}`, `{"seed":"s","level":null}`, `{"seed":"s"} x`} {
+	// Spacing and member order other than the encoder's take the slower
+	// path of the fast decoder, which must still agree.
+	for _, in := range []string{
+		`{"seed":"s","students":[{"id" : "a" , "choices" :[ "A" ],"guaranteed":false, "location":{ "lon" :1 , "lat":2 }}]}`,
+		`{"students":[{"location":{"lat":1,"lon":2},"siblings_at":[],"priority_group":2,"current_zone":"z","permanent_zone":"y","choices":["A","B"],"id":"x"}],"seed":"s"}`,
+		"{\"seed\":\"s\",\"students\":[{\"id\"\t:\"é\",\n\"choices\"\r\n:[]}]}",
+	} {
+		if _, ok := fastDecode([]byte(in)); !ok {
+			t.Errorf("fastDecode(%s) gave up", in)
+		}
+		checkFastDecode(t, []byte(in))
+	}
+	for _, in := range []string{`{"seed":"s","students":[{"idx":"a"}]}`, `{"seed":"s","students":[{"i":"a"}]}`, `{"seed":"s","students":[{"choices":[],"choices":[]}]}`,
+		`{"seed":"s","Seed":"t"}`, `{"seed":"a\u0041"}`, `{"seed":"s","level":null}`, `{"seed":"s"} x`} {
 		if _, ok := fastDecode([]byte(in)); ok {
 			t.Errorf("fastDecode(%s) accepted input it must leave to encoding/json", in)
 		}
