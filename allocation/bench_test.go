@@ -78,7 +78,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu)
+	reportCPUBytes(b, cpu, int64(len(data)))
 }
 
 // BenchmarkWriteJSON measures writing the result file, explanations
@@ -96,7 +96,7 @@ func BenchmarkWriteJSON(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu)
+	reportCPUBytes(b, cpu, int64(n)/int64(b.N))
 	b.SetBytes(int64(n) / int64(b.N))
 }
 
@@ -105,6 +105,18 @@ func BenchmarkWriteJSON(b *testing.B) {
 func reportCPU(b *testing.B, start time.Duration) {
 	if d := cpuTime() - start; d > 0 {
 		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// reportCPUBytes is reportCPU for a benchmark of size bytes per
+// operation; it also reports the rate per second of CPU time, which a
+// machine shared with other work changes far less than the wall-time
+// MB/s.
+func reportCPUBytes(b *testing.B, start time.Duration, size int64) {
+	d := cpuTime() - start
+	reportCPU(b, start)
+	if d > 0 {
+		b.ReportMetric(float64(size)*float64(b.N)/1e6/d.Seconds(), "cpu-MB/s")
 	}
 }
 

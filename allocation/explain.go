@@ -58,8 +58,9 @@ type Explanation struct {
 // may be called from several goroutines at once.
 func (r *Result) Explain(i int) []Explanation {
 	var out []Explanation
+	var e Explanation
 	var vi, en []byte
-	r.explanations(int32(i), func(e *Explanation, v, n []byte) {
+	r.explanations(int32(i), &e, func(e *Explanation, v, n []byte) {
 		e.VI, e.EN = string(v), string(n)
 		out = append(out, *e)
 	}, &vi, &en)
@@ -67,10 +68,12 @@ func (r *Result) Explain(i int) []Explanation {
 }
 
 // explanations calls yield with the explanation of each refusal of
-// student i, its texts in the scratch buffers *vi and *en, which are only
-// valid during the call. The single-lottery digest is computed once per
+// student i, built in the scratch *e, its texts in the scratch buffers
+// *vi and *en; all three are only valid during the call. The scratch
+// comes from the caller so that writing a city's explanations allocates
+// nothing per student. The single-lottery digest is computed once per
 // student, not once per school.
-func (r *Result) explanations(i int32, yield func(e *Explanation, vi, en []byte), vi, en *[]byte) {
+func (r *Result) explanations(i int32, e *Explanation, yield func(e *Explanation, vi, en []byte), vi, en *[]byte) {
 	c, o := r.c, r.out
 	lo, hi := c.off[i], c.off[i+1]
 	if o.held[i] >= 0 {
@@ -84,9 +87,9 @@ func (r *Result) explanations(i int32, yield func(e *Explanation, vi, en []byte)
 		single = LotteryDigest(c.inst.Seed, c.inst.Students[i].ID)
 	}
 	for j := lo; j < hi; j++ {
-		var e Explanation
-		*vi, *en = r.explainChoice(&e, i, j, &single, (*vi)[:0], (*en)[:0])
-		yield(&e, *vi, *en)
+		*e = Explanation{}
+		*vi, *en = r.explainChoice(e, i, j, &single, (*vi)[:0], (*en)[:0])
+		yield(e, *vi, *en)
 	}
 }
 

@@ -1,22 +1,26 @@
 package allocation
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"unicode/utf8"
 )
 
 // fastDecode parses the common form of an instance file several times
-// faster than encoding/json and with far fewer allocations: repeated
-// strings (school ids in choices, zones) are shared. It accepts only a
-// strict subset of JSON for which it gives exactly what encoding/json
-// gives: field names spelled exactly, each at most once per object, no
-// nulls, strings without escapes and valid UTF-8. On anything else it
-// reports false, and Decode falls back to encoding/json, which also writes
-// the error messages. FuzzDecode checks that the two agree.
+// faster than encoding/json and with a few hundred allocations for a whole
+// city instead of millions: repeated strings (school ids in choices,
+// zones) are shared, and the student ids, the string lists and the
+// locations are carved out of a few large blocks. It accepts only a strict
+// subset of JSON for which it gives exactly what encoding/json gives: field
+// names spelled exactly, each at most once per object, no nulls, strings
+// without escapes and valid UTF-8. On anything else it reports false, and
+// Decode falls back to encoding/json, which also writes the error
+// messages. FuzzDecode checks that the two agree.
 func fastDecode(data []byte) (*wireInstance, bool) {
-	p := fastParser{data: data, intern: make(map[string]string)}
+	p := fastParser{data: data}
 	var w wireInstance
 	if !p.object(true, func(key []byte) bool { return p.topField(&w, key) }) {
 		return nil, false
@@ -31,8 +35,20 @@ func fastDecode(data []byte) (*wireInstance, bool) {
 type fastParser struct {
 	data   []byte
 	pos    int
-	intern map[string]string
+	intern interner
+	// strs is the block that string lists (choices, catchments, siblings)
+	// are cut from; locs the block of locations.
+	strs []string
+	locs []Location
 }
+
+// The blocks are allocated this many elements at a time: large enough
+// that a city costs a few allocations, small enough that a tiny file
+// does not pay for a city.
+const (
+	strBlock = 16 << 10
+	locBlock = 8 << 10
+)
 
 func (p *fastParser) ws() {
 	for p.pos < len(p.data) {
@@ -47,6 +63,9 @@ func (p *fastParser) ws() {
 
 // peek skips space and returns the next byte, or 0 at the end.
 func (p *fastParser) peek() byte {
+	if p.pos < len(p.data) && p.data[p.pos] > ' ' { // the common case: no space
+		return p.data[p.pos]
+	}
 	p.ws()
 	if p.pos < len(p.data) {
 		return p.data[p.pos]
@@ -62,29 +81,67 @@ func (p *fastParser) eat(c byte) bool {
 	return false
 }
 
-// rawString returns the bytes of a string without escapes.
+// plainByte is true for the bytes a string can hold as they are and that
+// need no further check: printable ASCII except the quote and backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// Bytes of a word, for looking at eight string bytes at a time.
+const (
+	swarOnes = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// notPlain has the high bit set in a byte of x that is a quote, a
+// backslash, a control character or not ASCII, and maybe in bytes after
+// it; the first byte flagged is always one of those.
+func notPlain(x uint64) uint64 {
+	quote := x ^ (swarOnes * '"')
+	backslash := x ^ (swarOnes * '\\')
+	return ((quote - swarOnes) &^ quote) | ((backslash - swarOnes) &^ backslash) | ((x - swarOnes*0x20) &^ x) | x&swarHigh
+}
+
+// rawString returns the bytes of a string without escapes. They alias the
+// input.
 func (p *fastParser) rawString() ([]byte, bool) {
 	if !p.eat('"') {
 		return nil, false
 	}
-	start := p.pos
+	d := p.data
+	start, i := p.pos, p.pos
 	ascii := true
-	for p.pos < len(p.data) {
-		c := p.data[p.pos]
+	for i < len(d) {
+		if len(d)-i >= 8 {
+			if m := notPlain(binary.LittleEndian.Uint64(d[i:])) & swarHigh; m == 0 {
+				i += 8
+				continue
+			} else {
+				i += bits.TrailingZeros64(m) / 8
+			}
+		}
+		c := d[i]
+		if plainByte[c] {
+			i++
+			continue
+		}
 		switch {
 		case c == '"':
-			b := p.data[start:p.pos]
-			p.pos++
+			b := d[start:i]
+			p.pos = i + 1
 			if !ascii && !utf8.Valid(b) {
 				return nil, false
 			}
 			return b, true
-		case c == '\\' || c < 0x20:
-			return nil, false
 		case c >= utf8.RuneSelf:
 			ascii = false
+			i++
+		default: // an escape or a control character
+			return nil, false
 		}
-		p.pos++
 	}
 	return nil, false
 }
@@ -101,17 +158,81 @@ func (p *fastParser) shared() (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if s, found := p.intern[string(b)]; found {
-		return s, true
+	return p.intern.get(b), true
+}
+
+// An interner hands out one string per distinct byte sequence. Ids and
+// zones of up to eight bytes, nearly all of them, are packed into an
+// integer and looked up in an open-addressing table without hashing or
+// comparing bytes: a string value holds no zero byte (rawString refuses
+// control characters), so the packed integer identifies it. The packed
+// keys sit in an array of their own, small enough to stay in cache.
+// Longer strings go to a map.
+type interner struct {
+	keys  []uint64 // the packed bytes, 0 for a free slot; len is a power of two
+	strs  []string // strs[k] is the string of keys[k]
+	shift uint     // 64 - log2(len(keys))
+	n     int
+	long  map[string]string
+}
+
+func (t *interner) get(b []byte) string {
+	if len(b) == 0 {
+		return ""
 	}
-	s := string(b)
-	p.intern[s] = s
-	return s, true
+	if len(b) > 8 {
+		if s, ok := t.long[string(b)]; ok {
+			return s
+		}
+		if t.long == nil {
+			t.long = make(map[string]string)
+		}
+		s := string(b)
+		t.long[s] = s
+		return s
+	}
+	var key uint64
+	for i, c := range b {
+		key |= uint64(c) << (8 * i)
+	}
+	if 4*(t.n+1) > 3*len(t.keys) {
+		t.grow()
+	}
+	mask := uint64(len(t.keys) - 1)
+	for i := (key * 0x9e3779b97f4a7c15) >> t.shift; ; i = (i + 1) & mask {
+		switch t.keys[i] {
+		case key:
+			return t.strs[i]
+		case 0:
+			s := string(b)
+			t.keys[i], t.strs[i] = key, s
+			t.n++
+			return s
+		}
+	}
+}
+
+func (t *interner) grow() {
+	keys, strs := t.keys, t.strs
+	n := max(1024, 2*len(keys))
+	t.keys, t.strs = make([]uint64, n), make([]string, n)
+	t.shift = uint(64 - bits.TrailingZeros(uint(n)))
+	mask := uint64(n - 1)
+	for k, key := range keys {
+		if key == 0 {
+			continue
+		}
+		i := (key * 0x9e3779b97f4a7c15) >> t.shift
+		for t.keys[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.keys[i], t.strs[i] = key, strs[k]
+	}
 }
 
 // number returns the text of a JSON number.
 func (p *fastParser) number() ([]byte, bool) {
-	p.ws()
+	p.peek()
 	start := p.pos
 	d := p.data
 	i := p.pos
@@ -149,26 +270,96 @@ func (p *fastParser) number() ([]byte, bool) {
 	return d[start:i], true
 }
 
+// exactPow10 are the powers of ten that a float64 holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// float reads a number as strconv.ParseFloat does, as encoding/json does.
+// A number written with at most 15 significant digits, no exponent and at
+// most 22 decimals (every coordinate and score of an instance) is
+// computed as its digits are read: the digits and the power of ten are
+// exact in a float64, so one IEEE division rounds correctly, which is
+// what ParseFloat returns. Any other number goes to ParseFloat.
 func (p *fastParser) float() (float64, bool) {
-	b, ok := p.number()
-	if !ok {
-		return 0, false
+	p.peek()
+	d := p.data
+	i := p.pos
+	neg := i < len(d) && d[i] == '-'
+	if neg {
+		i++
 	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	return f, err == nil
+	var mant uint64
+	ndig, frac := 0, 0
+	if i < len(d) && d[i] == '0' {
+		i++ // JSON allows no digit after a leading zero
+		ndig = 1
+	} else {
+		for ; i < len(d) && d[i]-'0' < 10; i++ {
+			mant = mant*10 + uint64(d[i]-'0')
+			ndig++
+		}
+		if ndig == 0 {
+			return 0, false
+		}
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		s := i
+		for ; i < len(d) && d[i]-'0' < 10; i++ {
+			mant = mant*10 + uint64(d[i]-'0')
+		}
+		if frac = i - s; frac == 0 {
+			return 0, false
+		}
+		ndig += frac
+	}
+	if (i < len(d) && d[i]|0x20 == 'e') || ndig > 15 || frac >= len(exactPow10) {
+		b, ok := p.number()
+		if !ok {
+			return 0, false
+		}
+		f, err := strconv.ParseFloat(string(b), 64)
+		return f, err == nil
+	}
+	p.pos = i
+	f := float64(mant) / exactPow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
+// int reads an integer as encoding/json reads one into an int: a fraction
+// or an exponent is an error, even "1.0".
 func (p *fastParser) int() (int, bool) {
 	b, ok := p.number()
 	if !ok {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(string(b), 10, 64) // rejects fractions and exponents
+	neg := b[0] == '-'
+	digits := b
+	if neg {
+		digits = b[1:]
+	}
+	if len(digits) <= 18 { // cannot overflow
+		n := 0
+		for _, c := range digits {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		if neg {
+			n = -n
+		}
+		return n, true
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
 	return int(n), err == nil
 }
 
 func (p *fastParser) bool() (bool, bool) {
-	p.ws()
+	p.peek()
 	d := p.data[p.pos:]
 	switch {
 	case len(d) >= 4 && string(d[:4]) == "true":
@@ -184,7 +375,8 @@ func (p *fastParser) bool() (bool, bool) {
 // object parses an object, calling field for each member name with the
 // parser at its value; field reports false for an unknown name or a bad
 // value. When unique is set, a repeated name gives up: encoding/json would
-// merge the values in ways not worth copying.
+// merge the values in ways not worth copying. The students, the hot
+// path, have their own loop.
 func (p *fastParser) object(unique bool, field func(key []byte) bool) bool {
 	if !p.eat('{') {
 		return false
@@ -236,11 +428,22 @@ func (p *fastParser) array(elem func() bool) bool {
 	}
 }
 
-// strings parses an array of strings; [] gives an empty, non-nil slice,
-// as encoding/json does.
+// strings parses an array of strings, cut from the parser's block so that
+// a city's lists cost a few allocations; [] gives an empty, non-nil slice,
+// as encoding/json does. The slice's capacity is its length, so appending
+// to it never writes over the next list.
 func (p *fastParser) strings(share bool) ([]string, bool) {
-	out := []string{}
-	ok := p.array(func() bool {
+	if !p.eat('[') {
+		return nil, false
+	}
+	if cap(p.strs)-len(p.strs) < 16 {
+		p.strs = make([]string, 0, strBlock)
+	}
+	start := len(p.strs)
+	if p.eat(']') {
+		return p.strs[start:start:start], true
+	}
+	for {
 		var s string
 		var ok bool
 		if share {
@@ -248,25 +451,67 @@ func (p *fastParser) strings(share bool) ([]string, bool) {
 		} else {
 			s, ok = p.str()
 		}
-		out = append(out, s)
-		return ok
-	})
-	return out, ok
+		if !ok {
+			return nil, false
+		}
+		if len(p.strs) == cap(p.strs) {
+			// The block is full: move this list to a new one.
+			n := len(p.strs) - start
+			block := make([]string, n, max(strBlock, 2*n))
+			copy(block, p.strs[start:])
+			p.strs, start = block, 0
+		}
+		p.strs = append(p.strs, s)
+		if p.eat(',') {
+			continue
+		}
+		if !p.eat(']') {
+			return nil, false
+		}
+		end := len(p.strs)
+		return p.strs[start:end:end], true
+	}
 }
 
+// location parses a location into the parser's block of locations.
 func (p *fastParser) location() (*Location, bool) {
-	l := Location{Lat: math.NaN(), Lon: math.NaN()} // a missing coordinate stays NaN; see Location.UnmarshalJSON
-	ok := p.object(true, func(key []byte) bool {
-		var ok bool
-		switch string(key) {
+	if len(p.locs) == cap(p.locs) {
+		p.locs = make([]Location, 0, locBlock)
+	}
+	p.locs = append(p.locs, Location{Lat: math.NaN(), Lon: math.NaN()}) // a missing coordinate stays NaN; see Location.UnmarshalJSON
+	l := &p.locs[len(p.locs)-1]
+	if !p.eat('{') {
+		return nil, false
+	}
+	if p.eat('}') {
+		return l, true
+	}
+	var seen uint8
+	for {
+		k, ok := p.rawString()
+		if !ok || !p.eat(':') {
+			return nil, false
+		}
+		var bit uint8
+		switch string(k) {
 		case "lat":
+			bit = 1
 			l.Lat, ok = p.float()
 		case "lon":
+			bit = 2
 			l.Lon, ok = p.float()
+		default:
+			return nil, false
 		}
-		return ok
-	})
-	return &l, ok
+		if !ok || seen&bit != 0 {
+			return nil, false
+		}
+		seen |= bit
+		if p.eat(',') {
+			continue
+		}
+		return l, p.eat('}')
+	}
 }
 
 func (p *fastParser) topField(w *wireInstance, key []byte) bool {
@@ -297,18 +542,7 @@ func (p *fastParser) topField(w *wireInstance, key []byte) bool {
 			return p.school(&w.Schools[len(w.Schools)-1])
 		})
 	case "students":
-		w.Students = []Student{}
-		start := p.pos
-		ok = p.array(func() bool {
-			if n := len(w.Students); n == 1024 {
-				// Size the slice from the bytes the first students took,
-				// rather than copying a million records while doubling.
-				per := (p.pos - start) / n
-				w.Students = slices.Grow(w.Students, (len(p.data)-p.pos)/per*21/20)
-			}
-			w.Students = append(w.Students, Student{})
-			return p.student(&w.Students[len(w.Students)-1])
-		})
+		w.Students, ok = p.students()
 	}
 	return ok
 }
@@ -326,38 +560,152 @@ func (p *fastParser) school(s *School) bool {
 		case "location":
 			s.Location, ok = p.location()
 		case "scores":
-			s.Scores = map[string]float64{}
-			ok = p.object(false, func(id []byte) bool {
-				v, ok := p.float()
-				s.Scores[string(id)] = v // a repeated id: the last wins, as with encoding/json
-				return ok
-			})
+			s.Scores, ok = p.scores()
 		}
 		return ok
 	})
 }
 
-func (p *fastParser) student(s *Student) bool {
-	return p.object(true, func(key []byte) bool {
-		var ok bool
-		switch string(key) {
-		case "id":
-			s.ID, ok = p.str()
-		case "choices":
-			s.Choices, ok = p.strings(true)
-		case "permanent_zone":
-			s.PermanentZone, ok = p.shared()
-		case "current_zone":
-			s.CurrentZone, ok = p.shared()
-		case "priority_group":
-			s.PriorityGroup, ok = p.int()
-		case "siblings_at":
-			s.SiblingsAt, ok = p.strings(true)
-		case "guaranteed":
-			s.Guaranteed, ok = p.bool()
-		case "location":
-			s.Location, ok = p.location()
-		}
+// scores parses a school's scores. The student ids are gathered into one
+// buffer and the map is made at its size once they are all read, so that
+// a school scoring thousands of students costs a few allocations.
+func (p *fastParser) scores() (map[string]float64, bool) {
+	var ids []byte
+	var ends []int
+	var vals []float64
+	ok := p.object(false, func(id []byte) bool {
+		v, ok := p.float()
+		ids = append(ids, id...)
+		ends = append(ends, len(ids))
+		vals = append(vals, v)
 		return ok
 	})
+	if !ok {
+		return nil, false
+	}
+	m := make(map[string]float64, len(vals))
+	all := string(ids)
+	from := 0
+	for k, v := range vals {
+		m[all[from:ends[k]]] = v // a repeated id: the last wins, as with encoding/json
+		from = ends[k]
+	}
+	return m, true
+}
+
+// students parses the array of students. Their ids are gathered into one
+// buffer, turned into one string at the end and cut from it, rather than
+// allocated one by one.
+func (p *fastParser) students() ([]Student, bool) {
+	out := []Student{}
+	if !p.eat('[') {
+		return nil, false
+	}
+	if p.eat(']') {
+		return out, true
+	}
+	var ids []byte
+	var idEnd []int32 // idEnd[k] is where student k's id ends in ids
+	start := p.pos
+	for {
+		if n := len(out); n == 1024 {
+			// Size the slices from the bytes the first students took,
+			// rather than copying a million records while doubling.
+			per := (p.pos - start) / n
+			more := (len(p.data) - p.pos) / per * 21 / 20
+			out = slices.Grow(out, more)
+			idEnd = slices.Grow(idEnd, more)
+			ids = slices.Grow(ids, (len(ids)/n+1)*more)
+		}
+		out = append(out, Student{})
+		var ok bool
+		if ids, ok = p.student(&out[len(out)-1], ids); !ok || len(ids) > math.MaxInt32 {
+			return nil, false
+		}
+		idEnd = append(idEnd, int32(len(ids)))
+		if p.eat(',') {
+			continue
+		}
+		if !p.eat(']') {
+			return nil, false
+		}
+		break
+	}
+	all := string(ids)
+	from := int32(0)
+	for k := range out {
+		out[k].ID = all[from:idEnd[k]]
+		from = idEnd[k]
+	}
+	return out, true
+}
+
+// The fields of a student, as bits to tell a repeated one.
+const (
+	stID = 1 << iota
+	stChoices
+	stPermanentZone
+	stCurrentZone
+	stPriorityGroup
+	stSiblingsAt
+	stGuaranteed
+	stLocation
+)
+
+// student parses one student into s, appending its id to ids rather than
+// setting s.ID.
+func (p *fastParser) student(s *Student, ids []byte) ([]byte, bool) {
+	if !p.eat('{') {
+		return ids, false
+	}
+	if p.eat('}') {
+		return ids, true
+	}
+	var seen uint
+	for {
+		k, ok := p.rawString()
+		if !ok || !p.eat(':') {
+			return ids, false
+		}
+		var bit uint
+		switch string(k) {
+		case "id":
+			bit = stID
+			var b []byte
+			if b, ok = p.rawString(); ok {
+				ids = append(ids, b...)
+			}
+		case "choices":
+			bit = stChoices
+			s.Choices, ok = p.strings(true)
+		case "permanent_zone":
+			bit = stPermanentZone
+			s.PermanentZone, ok = p.shared()
+		case "current_zone":
+			bit = stCurrentZone
+			s.CurrentZone, ok = p.shared()
+		case "priority_group":
+			bit = stPriorityGroup
+			s.PriorityGroup, ok = p.int()
+		case "siblings_at":
+			bit = stSiblingsAt
+			s.SiblingsAt, ok = p.strings(true)
+		case "guaranteed":
+			bit = stGuaranteed
+			s.Guaranteed, ok = p.bool()
+		case "location":
+			bit = stLocation
+			s.Location, ok = p.location()
+		default:
+			return ids, false
+		}
+		if !ok || seen&bit != 0 {
+			return ids, false
+		}
+		seen |= bit
+		if p.eat(',') {
+			continue
+		}
+		return ids, p.eat('}')
+	}
 }

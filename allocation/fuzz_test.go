@@ -2,9 +2,14 @@ package allocation
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math"
+	"math/bits"
+	"math/rand/v2"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -102,9 +107,92 @@ func TestFastDecode(t *testing.T) {
 		}
 		checkFastDecode(t, in)
 	}
-	for _, in := range []string{`{"seed":"s","Seed":"t"}`, `{"seed":"a\u0041"}`, `{"seed":"s","level":null}`, `{"seed":"s"} x`} {
+	// Spacing and member order other than the encoder's take the slower
+	// path of the fast decoder, which must still agree.
+	for _, in := range []string{
+		`{"seed":"s","students":[{"id" : "a" , "choices" :[ "A" ],"guaranteed":false, "location":{ "lon" :1 , "lat":2 }}]}`,
+		`{"students":[{"location":{"lat":1,"lon":2},"siblings_at":[],"priority_group":2,"current_zone":"z","permanent_zone":"y","choices":["A","B"],"id":"x"}],"seed":"s"}`,
+		"{\"seed\":\"s\",\"students\":[{\"id\"\t:\"é\",\n\"choices\"\r\n:[]}]}",
+	} {
+		if _, ok := fastDecode([]byte(in)); !ok {
+			t.Errorf("fastDecode(%s) gave up", in)
+		}
+		checkFastDecode(t, []byte(in))
+	}
+	for _, in := range []string{`{"seed":"s","students":[{"idx":"a"}]}`, `{"seed":"s","students":[{"i":"a"}]}`, `{"seed":"s","students":[{"choices":[],"choices":[]}]}`,
+		`{"seed":"s","Seed":"t"}`, `{"seed":"a\u0041"}`, `{"seed":"s","level":null}`, `{"seed":"s"} x`} {
 		if _, ok := fastDecode([]byte(in)); ok {
 			t.Errorf("fastDecode(%s) accepted input it must leave to encoding/json", in)
+		}
+	}
+}
+
+// TestNotPlain checks the eight-bytes-at-a-time test of rawString: the
+// first byte it flags in a word is the first that is not plain.
+func TestNotPlain(t *testing.T) {
+	t.Parallel()
+	for c := range 256 {
+		for pos := range 8 {
+			for _, fill := range []byte{'a', ' ', '~', 0x1f, 0xc3} {
+				var w [8]byte
+				for k := range w {
+					w[k] = 'a'
+					if k > pos {
+						w[k] = fill // bytes after the first flagged one must not matter
+					}
+				}
+				w[pos] = byte(c)
+				m := notPlain(binary.LittleEndian.Uint64(w[:])) & swarHigh
+				want := 8
+				for k := range w {
+					if !plainByte[w[k]] {
+						want = k
+						break
+					}
+				}
+				if got := bits.TrailingZeros64(m) / 8; got != want {
+					t.Fatalf("notPlain(%q): first flagged byte %d, want %d", w, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestFastFloat checks the decoder's number reading against
+// strconv.ParseFloat, bit for bit, on numbers of every length.
+func TestFastFloat(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	nums := []string{"0", "-0", "0.0", "-0.0", "1", "-1", "21.028511", "105.804817", "27.5", "0.1", "0.3",
+		"9007199254740993", "123456789012345", "1234567890123456", "0.0000000000000000000001", "1e5", "1E-5", "-2.5e+3",
+		"1.7976931348623157e308", "1e400", "4.9e-324", "999999999999999.9"}
+	for range 20000 {
+		digits := make([]byte, 1+rng.IntN(17))
+		for k := range digits {
+			digits[k] = byte('0' + rng.IntN(10))
+		}
+		if digits[0] == '0' {
+			digits = digits[:1]
+		}
+		n := string(digits)
+		if rng.IntN(2) == 0 {
+			frac := make([]byte, 1+rng.IntN(24))
+			for k := range frac {
+				frac[k] = byte('0' + rng.IntN(10))
+			}
+			n += "." + string(frac)
+		}
+		if rng.IntN(4) == 0 {
+			n = "-" + n
+		}
+		nums = append(nums, n)
+	}
+	for _, n := range nums {
+		p := fastParser{data: []byte(n)}
+		got, ok := p.float()
+		want, err := strconv.ParseFloat(n, 64)
+		if ok != (err == nil) || (ok && math.Float64bits(got) != math.Float64bits(want)) || (ok && p.pos != len(n)) {
+			t.Fatalf("float(%s) = %v, %v (read %d bytes), want %v, %v", n, got, ok, p.pos, want, err)
 		}
 	}
 }

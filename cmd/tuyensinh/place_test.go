@@ -164,6 +164,22 @@ func TestPlaceUsage(t *testing.T) {
 	}
 }
 
+// TestPlaceHelp checks that place -h lists every flag the README uses,
+// the generator's included.
+func TestPlaceHelp(t *testing.T) {
+	t.Parallel()
+	msg, err := runPlaceT(t, "-h")
+	if err != nil {
+		t.Fatalf("place -h: %v", err)
+	}
+	for _, flag := range []string{"--input file", "--output file", "--generate N", "--schools int", "--choices int",
+		"--gen-seed int", "--scored-schools int", "--mechanism mechanism", "--cpuprofile file", "--v\n"} {
+		if !strings.Contains(msg, flag) {
+			t.Errorf("place -h does not list %q:\n%s", flag, msg)
+		}
+	}
+}
+
 func TestPlaceGenerate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
