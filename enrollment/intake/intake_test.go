@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -535,5 +536,36 @@ func TestSubmitSameChildPendingVerification(t *testing.T) {
 	again, err := b.queue.Submit(t.Context(), b.app(t, 1))
 	if err != nil || !again.Repeated || again.TrackingCode != first.TrackingCode {
 		t.Errorf("resubmission after the register came back = %+v, %v; want repeated with %s", again, err, first.TrackingCode)
+	}
+}
+
+func TestCeilingConcurrent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// Registrations arriving together are sent to Redis together; the
+	// ceiling still counts each one.
+	q := b.newQueue(t, intake.Config{Ceiling: 10}, b.rdb, true)
+	var wg sync.WaitGroup
+	var accepted, busy atomic.Int64
+	for i := range 40 {
+		wg.Go(func() {
+			_, err := q.Submit(t.Context(), b.app(t, i))
+			var e *enrollment.Error
+			switch {
+			case err == nil:
+				accepted.Add(1)
+			case errors.As(err, &e) && e.Code == enrollment.CodeBusy:
+				busy.Add(1)
+			default:
+				t.Errorf("Submit = %v, want accepted or busy", err)
+			}
+		})
+	}
+	wg.Wait()
+	if accepted.Load() != 10 || busy.Load() != 30 {
+		t.Errorf("accepted %d and busy %d, want 10 and 30", accepted.Load(), busy.Load())
+	}
+	if st := b.state(t); st.Length != 10 {
+		t.Errorf("stream length = %d, want 10", st.Length)
 	}
 }
