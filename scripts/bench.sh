@@ -298,15 +298,20 @@ wrk_run() {
 		if (n == 0) problems = "wrk sent nothing"
 		if (errs > 0) problems = problems (problems ? "; " : "") errs " socket errors or timeouts"
 		if (mode == "intake") {
-			if (bad > 0) problems = problems (problems ? "; " : "") bad " answers not 2xx"
-			if (acc != ok2xx) problems = problems (problems ? "; " : "") ok2xx " answers 2xx but " acc " accepted (202): bodies reused?"
+			# A few 409s are children an earlier phase drew too; more
+			# would make the figure a refusal rate.
+			if (bad > 0.01 * n) problems = problems (problems ? "; " : "") bad " answers not 2xx"
+			# The server also accepts the requests in flight when wrk stops,
+			# which wrk does not count: accepted may exceed its 2xx by up to
+			# the connections, never fall below (a reused body is a 200).
+			if (acc < ok2xx) problems = problems (problems ? "; " : "") ok2xx " answers 2xx but " acc " accepted (202): bodies reused"
 			if (xadd != acc) problems = problems (problems ? "; " : "") acc " accepted but " xadd " entries added to the stream: lost"
 		}
 		us = n > 0 ? (c1 - c0) * 1e6 / n : 0
 		printf "%.1f\n", (n > 0 ? (r1 - r0) * 1e6 / n : 0) > rcpu
-		printf "{\"label\": \"%s\", \"scenario\": \"%s\", \"requests\": %d, \"throughput\": %.1f, \"accepted\": %d, \"errored\": %d,\n", label, mode ? "intake" : "healthz", n, tp, mode ? acc : ok2xx, errs + bad
+		printf "{\"label\": \"%s\", \"scenario\": \"%s\", \"requests\": %d, \"throughput\": %.1f, \"accepted\": %d, \"errored\": %d,\n", label, mode ? "intake" : "healthz", n, tp, mode ? acc : ok2xx, errs
 		printf "  \"latency_ms\": {\"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f}, \"cpu\": {\"server_us_per_request\": %.1f},\n", p50, p90, p99, us
-		printf "  \"wrk\": true, \"stream_added\": %d, \"ok\": %s%s}\n", xadd, problems ? "false" : "true", problems ? ", \"problems\": [\"" problems "\"]" : ""
+		printf "  \"wrk\": true, \"not_2xx\": %d, \"stream_added\": %d, \"ok\": %s%s}\n", bad, xadd, problems ? "false" : "true", problems ? ", \"problems\": [\"" problems "\"]" : ""
 	}' "$WORK/$name.wrk" >"$WORK/$name.json"
 	if grep -q '"ok": false' "$WORK/$name.json"; then
 		FAILED+=("$name")
