@@ -13,41 +13,71 @@ import (
 
 // submitBatchScript adds the registrations of concurrent requests to the
 // stream in one call. Each registration is checked and added exactly as if
-// it were alone, in the order given: it is skipped when its child already
-// has a registration for the level and year (including one added earlier
-// in the same call), and refused when the backlog has reached the ceiling.
-// A script runs atomically, so each registration is one atomic step, and
-// running a call twice is safe (the second finds the child keys set by the
-// first and answers with the same codes).
+// it were alone, in the order given: it is first counted against its rate
+// limit, if it has one, and refused past it; it is skipped when its child
+// already has a registration for the level and year (including one added
+// earlier in the same call); it is refused when the backlog has reached the
+// ceiling. A script runs atomically, so each registration is one atomic
+// step, and running a call twice is safe (the second finds the child keys
+// set by the first and answers with the same codes; it counts the requests
+// against their limits again, as a client's retry would).
 //
-// KEYS: the stream, then for each registration its child key and status
-// key. ARGV: ceiling (0: none), key TTL in seconds, then for each
-// registration its tracking code, form hash, payload and status document.
+// The rate limit is the GCRA of github.com/go-redis/redis_rate (v10) with
+// burst = rate per period, on the same key: a registration counted here and
+// a request counted by redis_rate draw on one budget.
+//
+// KEYS: the stream, then for each registration its child key, status key
+// and rate-limit key. ARGV: ceiling (0: none), key TTL in seconds, then for
+// each registration its tracking code, form hash, payload, status document
+// and limit per minute (0: no limit).
 // Returns two values per registration: {1, entry id} when added,
 // {0, "code hash"} for an existing child, {2, ""} when the backlog is at
-// its ceiling.
+// its ceiling, {3, "seconds"} past the rate limit (retry after).
 var submitBatchScript = redis.NewScript(`
 local ceiling = tonumber(ARGV[1])
 local ttl = ARGV[2]
 local backlog = 0
 if ceiling > 0 then backlog = redis.call('XLEN', KEYS[1]) end
+local now
+local function limited(key, rate)
+	if not now then
+		local t = redis.call('TIME')
+		now = (t[1] - 1483228800) + (t[2] / 1000000)
+	end
+	local emission = 60 / rate
+	local tat = tonumber(redis.call('GET', key)) or now
+	tat = math.max(tat, now)
+	local new_tat = tat + emission
+	local diff = now - (new_tat - emission * rate)
+	if diff < 0 then return tostring(-diff) end
+	redis.call('SET', key, new_tat, 'EX', math.ceil(new_tat - now))
+	return nil
+end
 local out = {}
-for i = 1, (#KEYS - 1) / 2 do
-	local child, status, a = KEYS[2 * i], KEYS[2 * i + 1], 4 * i - 1
-	local prev = redis.call('GET', child)
-	if prev then
-		out[#out + 1] = 0
-		out[#out + 1] = prev
-	elseif ceiling > 0 and backlog >= ceiling then
-		out[#out + 1] = 2
-		out[#out + 1] = ''
+for i = 1, (#KEYS - 1) / 3 do
+	local child, status, a = KEYS[3 * i - 1], KEYS[3 * i], 5 * i - 2
+	local rate = tonumber(ARGV[a + 4])
+	local retry = nil
+	if rate > 0 then retry = limited(KEYS[3 * i + 1], rate) end
+	if retry then
+		out[#out + 1] = 3
+		out[#out + 1] = retry
 	else
-		local id = redis.call('XADD', KEYS[1], '*', 'a', ARGV[a + 2])
-		redis.call('SET', child, ARGV[a] .. ' ' .. ARGV[a + 1], 'EX', ttl)
-		redis.call('SET', status, ARGV[a + 3], 'EX', ttl)
-		backlog = backlog + 1
-		out[#out + 1] = 1
-		out[#out + 1] = id
+		local prev = redis.call('GET', child)
+		if prev then
+			out[#out + 1] = 0
+			out[#out + 1] = prev
+		elseif ceiling > 0 and backlog >= ceiling then
+			out[#out + 1] = 2
+			out[#out + 1] = ''
+		else
+			local id = redis.call('XADD', KEYS[1], '*', 'a', ARGV[a + 2])
+			redis.call('SET', child, ARGV[a] .. ' ' .. ARGV[a + 1], 'EX', ttl)
+			redis.call('SET', status, ARGV[a + 3], 'EX', ttl)
+			backlog = backlog + 1
+			out[#out + 1] = 1
+			out[#out + 1] = id
+		end
 	end
 end
 return out
@@ -66,6 +96,7 @@ type submission struct {
 	childKey, statusKey string
 	code, hash          string
 	payload, doc        []byte
+	limit               Limit
 	// state moves from pending to taken when a flush sends it, or to
 	// abandoned when its request gives up first: an abandoned submission
 	// is never sent, so its request may say it certainly was not saved.
@@ -179,13 +210,13 @@ func (b *batcher) flush() {
 
 // send runs the script for batch and hands each submission its verdict.
 func (b *batcher) send(batch []*submission) {
-	keys := make([]string, 1, 1+2*len(batch))
+	keys := make([]string, 1, 1+3*len(batch))
 	keys[0] = b.stream
-	args := make([]any, 2, 2+4*len(batch))
+	args := make([]any, 2, 2+5*len(batch))
 	args[0], args[1] = b.ceiling, b.ttl
 	for _, s := range batch {
-		keys = append(keys, s.childKey, s.statusKey)
-		args = append(args, s.code, s.hash, s.payload, s.doc)
+		keys = append(keys, s.childKey, s.statusKey, s.limit.Key)
+		args = append(args, s.code, s.hash, s.payload, s.doc, max(s.limit.PerMinute, 0))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	res, err := submitBatchScript.Run(ctx, b.rdb, keys, args...).Slice()

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -154,6 +155,34 @@ type Receipt struct {
 // same form again is always safe: if it was saved, it answers Repeated with
 // the same code.
 func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt, error) {
+	return q.SubmitLimited(ctx, a, Limit{})
+}
+
+// Limit is a rate limit a registration is counted against in the call that
+// queues it: the GCRA of github.com/go-redis/redis_rate with a burst of
+// PerMinute, on the Redis key Key (as redis_rate names it, with its
+// "rate:" prefix). PerMinute 0 means no limit.
+type Limit struct {
+	Key       string
+	PerMinute int
+}
+
+// LimitedError is returned by SubmitLimited for a registration past its
+// rate limit: nothing was queued, and the client may retry after
+// RetryAfter.
+type LimitedError struct {
+	RetryAfter time.Duration
+}
+
+func (e *LimitedError) Error() string {
+	return fmt.Sprintf("rate limit reached; retry after %v", e.RetryAfter)
+}
+
+// SubmitLimited is Submit with the registration first counted against
+// limit, in the same Redis call: past the limit it returns a *LimitedError
+// and queues nothing. Every call counts, whatever its outcome, as a
+// request counted by redis_rate would.
+func (q *Queue) SubmitLimited(ctx context.Context, a *enrollment.Application, limit Limit) (Receipt, error) {
 	content, err := json.Marshal(&a.Registration)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("encode application: %w", err)
@@ -181,7 +210,7 @@ func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt,
 	k := q.cfg.Keys
 	v := q.batch.submit(ctx, &submission{
 		childKey: k.Child(a.Level, a.SchoolYear, a.Child.IDNumber), statusKey: k.App(a.TrackingCode),
-		code: a.TrackingCode, hash: hash, payload: payload, doc: doc})
+		code: a.TrackingCode, hash: hash, payload: payload, doc: doc, limit: limit})
 	if err := v.err; err != nil {
 		if errors.Is(err, errNotSent) || errors.Is(err, errQueueFull) || !q.retries && notSent(err) {
 			q.metrics.reject("redis_unavailable")
@@ -194,6 +223,9 @@ func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt,
 	}
 	kind, val := v.kind, v.val
 	switch kind {
+	case 3:
+		secs, _ := strconv.ParseFloat(val, 64)
+		return Receipt{}, &LimitedError{RetryAfter: time.Duration(secs * float64(time.Second))}
 	case 1:
 		q.metrics.Accepted.Inc()
 		return Receipt{TrackingCode: a.TrackingCode}, nil
