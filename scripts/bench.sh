@@ -9,7 +9,12 @@
 # Phases: healthz ceiling, buffered intake at saturation (64 connections;
 # the API alone, its worker process started after the surge and the drain
 # of the backlog timed),
-# buffered intake open-loop at 60% of the ceiling, status lookups, midnight
+# buffered intake open-loop at 60% of the ceiling, the ceiling and the
+# intake again under wrk (Debian's wrk, installed if missing; pre-generated
+# bodies, each a distinct child), the intake with the registration rate
+# limit on (loadtest and wrk), one machine in the make run shape (API and
+# workers in one process; falling open-loop rates until one is sustained
+# with under one second of backlog), status lookups, midnight
 # profile, naive direct-insert intake (INTAKE_MODE=direct), backpressure
 # (low INTAKE_CEILING, workers off), drain rate (N queued with workers off,
 # then `tuyensinh worker`), memory (BENCH_MEMORY_N registrations, server
@@ -22,6 +27,9 @@
 # BENCH_QUIET_WAIT (seconds to wait for an idle machine before each phase,
 # default 20), BENCH_PROFILE=1 (capture a 10s CPU profile of the server
 # during the buffered intake phase: intake.cpu.pprof, and print its top).
+#
+# The intake phases use a Redis server of the run's own, so that its CPU
+# per registration (INFO cpu) is theirs alone.
 #
 # Targets are reported pass/fail but do not fail the script (the machine is
 # shared and noisy); it fails on lost or duplicate registrations and on
@@ -335,6 +343,7 @@ cat /proc/loadavg >"$WORK/loadavg.start"
 ./scripts/services.sh >&2
 for db in "${DBS[@]}"; do psql_admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; done
 ./scripts/services.sh "${DBS[@]}" >&2
+command -v wrk >/dev/null || { say "installing wrk"; apt-get install -y wrk >&2 || sudo apt-get install -y wrk >&2; }
 go build -o "$BIN" ./cmd/tuyensinh
 go build -o "$LT" ./loadtest
 for db in "${DBS[@]}"; do
