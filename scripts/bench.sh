@@ -26,7 +26,8 @@
 # BENCH_DIR (where reports and logs go; default a new /tmp directory),
 # BENCH_QUIET_WAIT (seconds to wait for an idle machine before each phase,
 # default 20), BENCH_PROFILE=1 (capture a 10s CPU profile of the server
-# during the buffered intake phase: intake.cpu.pprof, and print its top).
+# during the buffered intake phase, at most 10s and within the phase:
+# intake.cpu.pprof, and print its top).
 #
 # The intake phases use a Redis server of the run's own, so that its CPU
 # per registration (INFO cpu) is theirs alone.
@@ -364,7 +365,9 @@ if [ "${BENCH_PROFILE:-0}" = 1 ]; then
 	(
 		until grep -q '^\[' "$WORK/intake.progress" 2>/dev/null; do sleep 0.2; done
 		sleep 2
-		curl -fsS -o "$WORK/intake.cpu.pprof" "http://127.0.0.1:$pprof_port/debug/pprof/profile?seconds=10" || true
+		# Within the phase: a profile running past it measures idle time.
+		secs=$(( ${DUR%s} >= 13 ? 10 : ${DUR%s} - 3 ))
+		curl -fsS -o "$WORK/intake.cpu.pprof" "http://127.0.0.1:$pprof_port/debug/pprof/profile?seconds=$secs" || true
 	) &
 	prof_pid=$!
 	PIDS+=("$prof_pid")
