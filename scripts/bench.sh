@@ -25,7 +25,7 @@
 # (default 100000), BENCH_CEILING (backpressure ceiling, default 2000),
 # BENCH_DIR (where reports and logs go; default a new /tmp directory),
 # BENCH_QUIET_WAIT (seconds to wait for an idle machine before each phase,
-# default 20), BENCH_PROFILE=1 (capture a 10s CPU profile of the server
+# default 20), BENCH_PROFILE=1 (capture a CPU profile of the server
 # during the buffered intake phase, at most 10s and within the phase:
 # intake.cpu.pprof, and print its top).
 #
