@@ -398,6 +398,9 @@ bodies() { "$LT" -target "$SERVER_URL" -scenario intake -bodies-out "$WORK/bodie
 wrk_run wrk-healthz /healthz
 bodies
 wrk_run wrk-intake /api/v1/applications intake
+# Calls per command so far (the script calls against the registrations
+# show how many a batch carried).
+redis-cli -u "$OWN_REDIS_URL" info commandstats | tr -d '\r' >"$WORK/redis.commandstats"
 cat "$WORK"/intake*.codes >"$WORK/surge.codes"
 timed_drain surgedrain main tuyensinh_bench "$SERVER_URL" "$WORK/surge.codes" 10m
 main_worker=$WORKER_PID
