@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"fmt"
+	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -564,4 +568,44 @@ func appendString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// writeBodies writes the bodies of requests 0 to o.MaxRequests-1 to
+// o.BodiesOut, one a line, for a client such as wrk that cycles through
+// pre-generated bodies: the generator's forms, so the server does the
+// same work for them as for this load generator's.
+func writeBodies(ctx context.Context, o options) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	c, err := fetchCity(ctx, client, o.Target)
+	if err != nil {
+		return err
+	}
+	seed := o.Seed
+	if seed == 0 {
+		r := rng{s: uint64(time.Now().UnixNano())}
+		seed = r.next()
+	}
+	gen, err := newGenerator(c, seed, o.DupShare, o.BadShare)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(o.BodiesOut)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	var b []byte
+	for i := range o.MaxRequests {
+		body, _ := gen.request(i)
+		b = append(append(b[:0], body...), '\n')
+		if _, err := w.Write(b); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -57,6 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.Table != "" {
 		return printTable(stdout, o.Table)
 	}
+	if o.BodiesOut != "" {
+		return writeBodies(ctx, o)
+	}
 	r, err := runLoad(ctx, o, stderr)
 	if err != nil {
 		return err

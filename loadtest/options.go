@@ -41,6 +41,7 @@ type options struct {
 	Quiet       bool
 	Label       string
 	Table       string // print the bench table of the reports in this directory
+	BodiesOut   string // write -max-requests request bodies to this file, one a line, and exit
 }
 
 var scenarios = []string{"intake", "healthz", "status", "mixed", "drain"}
@@ -90,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.Quiet, "quiet", false, "no progress line each second on stderr")
 	fs.StringVar(&o.Label, "label", "", "name of the run in the report (default: the scenario)")
 	fs.StringVar(&o.Table, "table", "", "print the bench table of the JSON reports in this directory (make bench), and exit")
+	fs.StringVar(&o.BodiesOut, "bodies-out", "", "intake: write the bodies of the first -max-requests requests to this file, one a line (for wrk), and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -163,6 +165,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if err := checkDatabaseURL(o.DatabaseURL); err != nil {
 			bad("-database-url: %v", err)
 		}
+	}
+	if o.BodiesOut != "" && (o.Scenario != "intake" || o.MaxRequests == 0) {
+		bad("-bodies-out needs -scenario intake and -max-requests N")
 	}
 	if o.Label == "" {
 		o.Label = o.Scenario

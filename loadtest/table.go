@@ -43,6 +43,7 @@ type benchInput struct {
 	meta       benchMeta
 	mem        *benchMemory
 	reports    map[string]*report // by label
+	redisUS    map[string]float64 // Redis CPU µs per answer, by label (NAME.rcpu)
 	allocation []string           // the benchmark result lines of ./allocation
 	allocError string
 }
@@ -51,6 +52,7 @@ type benchInput struct {
 type row struct {
 	name, figure, p50, p99, ratio, target, verdict string
 	usReq                                          string // server CPU per request
+	redisUS                                        string // Redis CPU per request
 	cores                                          string // cores used: server / load generator / the rest
 }
 
@@ -63,7 +65,34 @@ const (
 	targetRSS         = 500 << 20
 	targetNaiveTimes  = 3.0 // "well ahead": our reading
 	targetAchieved    = 0.97
+	targetOneMachine  = 0.60 // issue 11: × the API-alone intake
 )
+
+// oneMachine returns the fastest onemachine-* run (scripts/bench.sh tries
+// falling rates) that sustained its rate with the backlog under one second
+// of arrivals, and its label; or the slowest run tried and "" when none
+// did.
+func oneMachine(in *benchInput) (*report, string) {
+	var best, slowest *report
+	bestLabel := ""
+	for _, l := range sortedKeys(in.reports) {
+		r := in.reports[l]
+		if !strings.HasPrefix(l, "onemachine-") || r.Requests == 0 {
+			continue
+		}
+		if slowest == nil || r.AskedRate < slowest.AskedRate {
+			slowest = r
+		}
+		ok := r.OK && r.Queue != nil && float64(r.Queue.MaxLength) < r.AskedRate && r.Throughput >= targetAchieved*r.AskedRate
+		if ok && (best == nil || r.AskedRate > best.AskedRate) {
+			best, bestLabel = r, l
+		}
+	}
+	if best != nil {
+		return best, bestLabel
+	}
+	return slowest, ""
+}
 
 func mk(name, figure, p50, p99, ratio, target, verdict string) row {
 	return row{name: name, figure: figure, p50: p50, p99: p99, ratio: ratio, target: target, verdict: verdict}
@@ -71,7 +100,7 @@ func mk(name, figure, p50, p99, ratio, target, verdict string) row {
 
 // readBench reads the reports of a make bench run from dir.
 func readBench(dir string) (*benchInput, error) {
-	in := &benchInput{reports: map[string]*report{}}
+	in := &benchInput{reports: map[string]*report{}, redisUS: map[string]float64{}}
 	if err := readJSON(filepath.Join(dir, "meta.json"), &in.meta); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
@@ -98,6 +127,20 @@ func readBench(dir string) (*benchInput, error) {
 			continue
 		}
 		in.reports[base] = &r
+	}
+	rcpu, err := filepath.Glob(filepath.Join(dir, "*.rcpu"))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range rcpu {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var us float64
+		if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &us); err == nil {
+			in.redisUS[strings.TrimSuffix(filepath.Base(f), ".rcpu")] = us
+		}
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "allocation.txt")); err == nil {
 		sc := bufio.NewScanner(strings.NewReader(string(b)))
@@ -183,7 +226,14 @@ func buildRows(in *benchInput) []row {
 	cost := func(r *report) {
 		if r != nil && r.CPU != nil && r.CPU.ServerUSReq > 0 {
 			rows[len(rows)-1].usReq = fmt.Sprintf("%.0f", r.CPU.ServerUSReq)
-			rows[len(rows)-1].cores = fmt.Sprintf("%.2f/%.2f/%.2f", r.CPU.ServerCores, r.CPU.LoadgenCores, r.CPU.OtherCores)
+			if r.CPU.ServerCores > 0 {
+				rows[len(rows)-1].cores = fmt.Sprintf("%.2f/%.2f/%.2f", r.CPU.ServerCores, r.CPU.LoadgenCores, r.CPU.OtherCores)
+			}
+		}
+		if r != nil {
+			if us, ok := in.redisUS[r.Label]; ok {
+				rows[len(rows)-1].redisUS = fmt.Sprintf("%.1f", us)
+			}
 		}
 	}
 	get := func(l string) *report {
@@ -218,6 +268,42 @@ func buildRows(in *benchInput) []row {
 			thousands(r.Throughput)+" req/s", ms2(r.Latency.P50), ms2(r.Latency.P99), fmt.Sprintf("%.2f", ratioOf(r.Throughput, ceiling)),
 			fmt.Sprintf("≥ %.0f%% of asked, p99 < %.0f ms", targetAchieved*100, targetP99),
 			verdict(true, ach >= targetAchieved && r.Latency.P99 < targetP99)))
+		cost(r)
+	}
+	intakeTarget := fmt.Sprintf("≥ %.2f and p99 < %.0f ms", targetIntakeRatio, targetP99)
+	wrkCeil := get("wrk-healthz")
+	wrkCeiling := 0.0
+	if wrkCeil != nil {
+		wrkCeiling = wrkCeil.Throughput
+		rows = append(rows, mk("healthz ceiling, wrk (C client, 2 threads)", thousands(wrkCeiling)+" req/s",
+			ms2(wrkCeil.Latency.P50), ms2(wrkCeil.Latency.P99), "1.00", "(reference for wrk rows)", ""))
+		cost(wrkCeil)
+	}
+	// intakeRow adds an intake run measured against ceiling c.
+	intakeRow := func(label, name string, c float64) {
+		r := get(label)
+		if r == nil {
+			return
+		}
+		ratio := ratioOf(r.Throughput, c)
+		rows = append(rows, mk(name, thousands(r.Throughput)+" req/s", ms2(r.Latency.P50), ms2(r.Latency.P99), fmt.Sprintf("%.2f", ratio),
+			intakeTarget, verdict(c > 0, ratio >= targetIntakeRatio && r.Latency.P99 < targetP99 && r.OK)))
+		cost(r)
+	}
+	intakeRow("wrk-intake", "intake, wrk (distinct children, all 202; API alone)", wrkCeiling)
+	intakeRow("intake-limited", "intake, rate limit on (RATE_LIMIT_REGISTER)", ceiling)
+	intakeRow("wrk-intake-limited", "intake, wrk, rate limit on", wrkCeiling)
+	if r, step := oneMachine(in); r != nil {
+		ratio := ratioOf(r.Throughput, valueOr(intake, func(r *report) float64 { return r.Throughput }))
+		fig := fmt.Sprintf("%s req/s sustained", thousands(r.Throughput))
+		if step == "" {
+			fig = fmt.Sprintf("no step sustained (lowest tried %s/s: %s req/s, max backlog %s)", thousands(r.AskedRate), thousands(r.Throughput),
+				thousands(float64(valueOr(r.Queue, func(q *queueReport) int64 { return q.MaxLength }))))
+		} else if r.Queue != nil {
+			fig += fmt.Sprintf(" (asked %s/s; max backlog %s, under 1 s)", thousands(r.AskedRate), thousands(float64(r.Queue.MaxLength)))
+		}
+		rows = append(rows, mk("one machine (make run shape: API+workers+Redis+PG)", fig, ms2(r.Latency.P50), ms2(r.Latency.P99),
+			fmt.Sprintf("%.2f of intake", ratio), "≥ 0.60 × API-alone intake", verdict(step != "" && intake != nil, step != "" && ratio >= targetOneMachine)))
 		cost(r)
 	}
 	if r := in.reports["surgedrain"]; r != nil && r.Drain != nil {
@@ -342,15 +428,18 @@ the queueing at that concurrency (closed loop at saturation, like wrk -c%d). Thr
 answers below 500 per second; "× ceiling" divides by the healthz ceiling of this same run; "srv
 µs/req" is the server process's CPU per answer (from its process_cpu_seconds_total), which other
 load on the machine disturbs far less than throughput; "cores s/g/r" are the cores used by the
-server / the load generator / the rest (Redis, PostgreSQL, kernel, and other people's jobs).
+server / the load generator / the rest (Redis, PostgreSQL, kernel, and other people's jobs);
+"redis µs/req" is the CPU of the run's own Redis server (INFO cpu, user+sys) per answer. wrk rows
+divide by the wrk healthz ceiling. "one machine" is the fastest of falling open-loop rates it
+sustained with the backlog under one second of arrivals, divided by the API-alone intake.
 One run per phase: treat differences under ~20%% as noise.
 
 `, m.Connections, m.Connections, m.Connections, m.Connections)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "measurement\tfigure\tp50 ms\tp99 ms\t× ceiling\tsrv µs/req\tcores s/g/r\ttarget\tresult")
-	fmt.Fprintln(tw, "-----------\t------\t------\t------\t---------\t----------\t-----------\t------\t------")
+	fmt.Fprintln(tw, "measurement\tfigure\tp50 ms\tp99 ms\t× ceiling\tsrv µs/req\tredis µs/req\tcores s/g/r\ttarget\tresult")
+	fmt.Fprintln(tw, "-----------\t------\t------\t------\t---------\t----------\t------------\t-----------\t------\t------")
 	for _, r := range buildRows(in) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.name, r.figure, r.p50, r.p99, r.ratio, r.usReq, r.cores, r.target, r.verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.name, r.figure, r.p50, r.p99, r.ratio, r.usReq, r.redisUS, r.cores, r.target, r.verdict)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nplacement benchmarks (go test -bench . -benchmem ./allocation/):")

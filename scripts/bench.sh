@@ -9,7 +9,12 @@
 # Phases: healthz ceiling, buffered intake at saturation (64 connections;
 # the API alone, its worker process started after the surge and the drain
 # of the backlog timed),
-# buffered intake open-loop at 60% of the ceiling, status lookups, midnight
+# buffered intake open-loop at 60% of the ceiling, the ceiling and the
+# intake again under wrk (Debian's wrk, installed if missing; pre-generated
+# bodies, each a distinct child), the intake with the registration rate
+# limit on (loadtest and wrk), one machine in the make run shape (API and
+# workers in one process; falling open-loop rates until one is sustained
+# with under one second of backlog), status lookups, midnight
 # profile, naive direct-insert intake (INTAKE_MODE=direct), backpressure
 # (low INTAKE_CEILING, workers off), drain rate (N queued with workers off,
 # then `tuyensinh worker`), memory (BENCH_MEMORY_N registrations, server
@@ -20,8 +25,12 @@
 # (default 100000), BENCH_CEILING (backpressure ceiling, default 2000),
 # BENCH_DIR (where reports and logs go; default a new /tmp directory),
 # BENCH_QUIET_WAIT (seconds to wait for an idle machine before each phase,
-# default 20), BENCH_PROFILE=1 (capture a 10s CPU profile of the server
-# during the buffered intake phase: intake.cpu.pprof, and print its top).
+# default 20), BENCH_PROFILE=1 (capture a CPU profile of the server
+# during the buffered intake phase, at most 10s and within the phase:
+# intake.cpu.pprof, and print its top).
+#
+# The intake phases use a Redis server of the run's own, so that its CPU
+# per registration (INFO cpu) is theirs alone.
 #
 # Targets are reported pass/fail but do not fail the script (the machine is
 # shared and noisy); it fails on lost or duplicate registrations and on
@@ -34,10 +43,14 @@ if [ "$QUICK" = 1 ]; then
 	DUR=${BENCH_DURATION:-6s}
 	MEM_N=${BENCH_MEMORY_N:-100000}
 	DRAIN_N=${BENCH_DRAIN_N:-30000}
+	QUIET_WAIT=${BENCH_QUIET_WAIT:-5}
+	OM_STEPS=(0.8 0.6 0.4)
 else
 	DUR=${BENCH_DURATION:-15s}
 	MEM_N=${BENCH_MEMORY_N:-1000000}
 	DRAIN_N=${BENCH_DRAIN_N:-100000}
+	QUIET_WAIT=${BENCH_QUIET_WAIT:-20}
+	OM_STEPS=(1.0 0.9 0.8 0.7 0.6 0.5 0.4 0.3)
 fi
 CEIL=${BENCH_CEILING:-2000}
 CONNS=64
@@ -109,6 +122,7 @@ start_server() {
 		REDIS_PREFIX="$RUN-$name" LOG_LEVEL=warn LOG_FORMAT=text "${envs[@]}" \
 		"$BIN" serve -migrate=false "${flags[@]}" >"$WORK/$name.server.log" 2>&1 &
 	SERVER_PID=$!
+	CUR_SERVER=$name
 	PIDS+=("$SERVER_PID")
 	SERVER_URL="http://127.0.0.1:$port"
 	METRICS_URL="http://127.0.0.1:$mport"
@@ -129,7 +143,7 @@ start_server() {
 # stream, as deployed: a process apart from the API. Sets WORKER_PID.
 start_worker() {
 	local name=$1 db=$2
-	env DATABASE_URL="$(dburl "$db")" REDIS_URL="$REDIS_URL" REDIS_PREFIX="$RUN-$name" INTAKE_CONSUMER="$RUN-$name" \
+	env DATABASE_URL="$(dburl "$db")" REDIS_URL="${REDIS_PHASE_URL:-$REDIS_URL}" REDIS_PREFIX="$RUN-$name" INTAKE_CONSUMER="$RUN-$name" \
 		LOG_LEVEL=warn LOG_FORMAT=text "$BIN" worker >"$WORK/$name.worker.log" 2>&1 &
 	WORKER_PID=$!
 	PIDS+=("$WORKER_PID")
@@ -174,7 +188,7 @@ busy_cores() {
 # jobs on the machine to leave it idle (< 0.3 busy cores): the machine is
 # shared, and a load phase next to someone's build measures the build.
 wait_quiet() {
-	local until=$(($(date +%s) + ${BENCH_QUIET_WAIT:-20})) busy
+	local until=$(($(date +%s) + QUIET_WAIT)) busy
 	while :; do
 		busy=$(busy_cores)
 		if awk -v b="$busy" 'BEGIN { exit !(b < 0.3) }'; then return; fi
@@ -203,6 +217,125 @@ load() {
 # json_num FILE KEY: the first numeric value of "KEY" in a report.
 json_num() { grep -m1 "\"$2\":" "$1" | sed 's/.*: *\([0-9.e+-]*\).*/\1/'; }
 
+# start_redis: starts a Redis server of the run's own on a free port, as
+# production runs it (AOF, appendfsync everysec, noeviction), and sets
+# OWN_REDIS_URL. The intake phases use it, so that its CPU (INFO cpu) is
+# the intake's alone: the shared server also serves other jobs' tests.
+start_redis() {
+	local port
+	port=$(free_port)
+	mkdir -p "$WORK/redis"
+	redis-server --bind 127.0.0.1 --port "$port" --dir "$WORK/redis" --appendonly yes --appendfsync everysec \
+		--maxmemory-policy noeviction --save '' >"$WORK/redis.log" 2>&1 &
+	PIDS+=($!)
+	OWN_REDIS_URL="redis://127.0.0.1:$port/0"
+	for _ in $(seq 100); do
+		redis-cli -u "$OWN_REDIS_URL" ping >/dev/null 2>&1 && return
+		sleep 0.1
+	done
+	say "own Redis did not start; see $WORK/redis.log"
+	exit 1
+}
+
+# redis_cpu URL: CPU seconds the Redis server at URL has used (user + sys,
+# every thread of it).
+redis_cpu() {
+	redis-cli -u "$1" info cpu | tr -d '\r' | awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" { s += $2 } END { printf "%.6f", s }'
+}
+
+# server_metric NAME: the value of metric NAME on the last server's
+# metrics listener (0 when absent).
+server_metric() {
+	curl -fsS "$METRICS_URL/metrics" | awk -v m="$1" '$1 == m { v = $2 } END { printf "%s", v + 0 }'
+}
+
+# with_redis_cpu NAME CMD...: runs CMD and writes the Redis CPU it cost per
+# answered request of report NAME to $WORK/NAME.rcpu (microseconds).
+with_redis_cpu() {
+	local name=$1 r0 r1 n
+	shift
+	r0=$(redis_cpu "$REDIS_PHASE_URL")
+	"$@"
+	r1=$(redis_cpu "$REDIS_PHASE_URL")
+	n=$(json_num "$WORK/$name.json" requests)
+	awk -v a="$r0" -v b="$r1" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.1f\n", (b - a) * 1e6 / n }' >"$WORK/$name.rcpu"
+}
+
+# wrk_run NAME PATH [intake]: runs wrk (2 threads, CONNS connections, DUR)
+# against the last server started, on PATH or, with intake, POSTing the
+# bodies of $WORK/bodies.txt (loadtest/wrk-intake.lua). Writes a report
+# $WORK/NAME.json the table reads: throughput (answers per second),
+# latency percentiles, server CPU µs per answer (process_cpu_seconds_total
+# of METRICS_URL) and, in NAME.rcpu, Redis CPU µs per answer. For intake
+# it checks that every 2xx answer is a 202 whose entry is in the stream
+# (nothing lost, none repeated), and that every entry added was answered
+# 202 or, for a client that left, "unconfirmed".
+wrk_run() {
+	local name=$1 path=$2 mode=${3:-}
+	wait_quiet
+	say "running $name: wrk -t2 -c$CONNS -d$DUR $path"
+	local c0 c1 r0 r1 a0 a1 u0 u1 x0 x1 stream=$RUN-$CUR_SERVER:intake
+	c0=$(server_metric process_cpu_seconds_total)
+	a0=$(server_metric tuyensinh_intake_accepted_total)
+	u0=$(server_metric 'tuyensinh_intake_rejected_total{reason="redis_unconfirmed"}')
+	x0=$(redis-cli -u "$REDIS_PHASE_URL" xlen "$stream")
+	r0=$(redis_cpu "$REDIS_PHASE_URL")
+	local args=(-t2 -c"$CONNS" -d"$DUR" --latency --timeout 10s)
+	[ "$mode" = intake ] && args+=(-s loadtest/wrk-intake.lua)
+	BODIES="$WORK/bodies.txt" WRK_THREADS=2 wrk "${args[@]}" "$SERVER_URL$path" >"$WORK/$name.wrk" 2>&1 || true
+	sleep 1 # the server finishes the requests in flight when wrk stopped
+	r1=$(redis_cpu "$REDIS_PHASE_URL")
+	c1=$(server_metric process_cpu_seconds_total)
+	a1=$(server_metric tuyensinh_intake_accepted_total)
+	u1=$(server_metric 'tuyensinh_intake_rejected_total{reason="redis_unconfirmed"}')
+	x1=$(redis-cli -u "$REDIS_PHASE_URL" xlen "$stream")
+	awk -v label="$name" -v mode="$mode" -v c0="$c0" -v c1="$c1" -v r0="$r0" -v r1="$r1" \
+		-v a0="$a0" -v a1="$a1" -v u0="$u0" -v u1="$u1" -v xadd="$((x1 - x0))" -v rcpu="$WORK/$name.rcpu" '
+	function ms(v) {
+		if (v ~ /us$/) return v * 0.001
+		if (v ~ /ms$/) return v * 1
+		if (v ~ /s$/) return v * 1000
+		return v
+	}
+	$1 ~ /requests in/ || $2 == "requests" && $3 == "in" { n = $1 }
+	$1 == "Requests/sec:" { tp = $2 }
+	$1 == "50%" { p50 = ms($2) }
+	$1 == "90%" { p90 = ms($2) }
+	$1 == "99%" { p99 = ms($2) }
+	/Non-2xx or 3xx responses:/ { bad = $NF }
+	/Socket errors:/ { gsub(",", ""); errs = $4 + $6 + $8 + $10 }
+	END {
+		acc = a1 - a0
+		ok2xx = n - bad
+		problems = ""
+		if (n == 0) problems = "wrk sent nothing"
+		if (errs > 0) problems = problems (problems ? "; " : "") errs " socket errors or timeouts"
+		if (mode == "intake") {
+			# A few 409s are children an earlier phase drew too; more
+			# would make the figure a refusal rate.
+			if (bad > 0.01 * n) problems = problems (problems ? "; " : "") bad " answers not 2xx"
+			# The server also accepts the requests in flight when wrk stops,
+			# which wrk does not count: accepted may exceed its 2xx by up to
+			# the connections, never fall below (a reused body is a 200).
+			if (acc < ok2xx) problems = problems (problems ? "; " : "") ok2xx " answers 2xx but " acc " accepted (202): bodies reused"
+			if (xadd < acc) problems = problems (problems ? "; " : "") acc " accepted but " xadd " entries added to the stream: lost"
+			# A request whose client left (wrk closes its connections
+			# when it stops) is answered "unconfirmed"; its entry may be in.
+			unconf = u1 - u0
+			if (xadd > acc + unconf) problems = problems (problems ? "; " : "") xadd " entries added to the stream but " acc " accepted and " unconf " unconfirmed"
+		}
+		us = n > 0 ? (c1 - c0) * 1e6 / n : 0
+		printf "%.1f\n", (n > 0 ? (r1 - r0) * 1e6 / n : 0) > rcpu
+		printf "{\"label\": \"%s\", \"scenario\": \"%s\", \"requests\": %d, \"throughput\": %.1f, \"accepted\": %d, \"errored\": %d,\n", label, mode ? "intake" : "healthz", n, tp, mode ? acc : ok2xx, errs
+		printf "  \"latency_ms\": {\"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f}, \"cpu\": {\"server_us_per_request\": %.1f},\n", p50, p90, p99, us
+		printf "  \"wrk\": true, \"not_2xx\": %d, \"stream_added\": %d, \"ok\": %s%s}\n", bad, xadd, problems ? "false" : "true", problems ? ", \"problems\": [\"" problems "\"]" : ""
+	}' "$WORK/$name.wrk" >"$WORK/$name.json"
+	if grep -q '"ok": false' "$WORK/$name.json"; then
+		FAILED+=("$name")
+		say "$name FAILED (see $WORK/$name.json, $WORK/$name.wrk)"
+	fi
+}
+
 T0=$(date +%s)
 say "reports and logs in $WORK"
 cat /proc/loadavg >"$WORK/loadavg.start"
@@ -211,6 +344,7 @@ cat /proc/loadavg >"$WORK/loadavg.start"
 ./scripts/services.sh >&2
 for db in "${DBS[@]}"; do psql_admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; done
 ./scripts/services.sh "${DBS[@]}" >&2
+command -v wrk >/dev/null || { say "installing wrk"; apt-get install -y wrk >&2 || sudo apt-get install -y wrk >&2; }
 go build -o "$BIN" ./cmd/tuyensinh
 go build -o "$LT" ./loadtest
 for db in "${DBS[@]}"; do
@@ -220,16 +354,20 @@ done
 say "databases seeded ($(($(date +%s) - T0))s)"
 
 # --- 1. Ceiling, buffered intake, status lookups, midnight --------------
+start_redis
+REDIS_PHASE_URL=$OWN_REDIS_URL
 pprof_port=$(free_port)
-start_server main tuyensinh_bench PPROF_ADDR="127.0.0.1:$pprof_port" -- -workers=false
+start_server main tuyensinh_bench REDIS_URL="$OWN_REDIS_URL" PPROF_ADDR="127.0.0.1:$pprof_port" -- -workers=false
 main_pid=$SERVER_PID
-load healthz -target "$SERVER_URL" -scenario healthz -connections $CONNS -duration "$DUR"
+with_redis_cpu healthz load healthz -target "$SERVER_URL" -scenario healthz -connections $CONNS -duration "$DUR"
 if [ "${BENCH_PROFILE:-0}" = 1 ]; then
 	# Profile the middle of the intake phase (it starts after wait_quiet).
 	(
 		until grep -q '^\[' "$WORK/intake.progress" 2>/dev/null; do sleep 0.2; done
 		sleep 2
-		curl -fsS -o "$WORK/intake.cpu.pprof" "http://127.0.0.1:$pprof_port/debug/pprof/profile?seconds=10" || true
+		# Within the phase: a profile running past it measures idle time.
+		secs=$(( ${DUR%s} >= 13 ? 10 : ${DUR%s} - 3 ))
+		curl -fsS -o "$WORK/intake.cpu.pprof" "http://127.0.0.1:$pprof_port/debug/pprof/profile?seconds=$secs" || true
 	) &
 	prof_pid=$!
 	PIDS+=("$prof_pid")
@@ -238,7 +376,7 @@ fi
 # workers run on other machines; on these 2 shared cores a worker and its
 # PostgreSQL would take the cores the intake is measured on). The worker
 # starts when the surge is over, and the backlog's drain is timed.
-load intake -target "$SERVER_URL" -scenario intake -connections $CONNS -duration "$DUR" \
+with_redis_cpu intake load intake -target "$SERVER_URL" -scenario intake -connections $CONNS -duration "$DUR" \
 	-wait-drain=false -verify=false -codes-out "$WORK/intake.codes"
 if [ "${BENCH_PROFILE:-0}" = 1 ]; then
 	wait "$prof_pid" || true
@@ -248,9 +386,21 @@ fi
 ceiling=$(json_num "$WORK/healthz.json" throughput)
 rate60=$(awk -v c="${ceiling:-0}" 'BEGIN { printf "%d", c * 0.6 }')
 if [ "${rate60:-0}" -gt 0 ]; then
-	load intake60 -target "$SERVER_URL" -scenario intake -connections $CONNS -duration "$DUR" -rate "$rate60" \
+	with_redis_cpu intake60 load intake60 -target "$SERVER_URL" -scenario intake -connections $CONNS -duration "$DUR" -rate "$rate60" \
 		-wait-drain=false -verify=false -codes-out "$WORK/intake60.codes"
 fi
+# The same server under wrk, a C client whose own cost per request is far
+# lower: the ceiling, then pre-generated registrations, each a distinct
+# child (202), so many that none is sent twice.
+intake_tp=$(json_num "$WORK/intake.json" throughput)
+nbodies=$(awk -v t="${intake_tp:-1000}" -v d="${DUR%s}" 'BEGIN { n = t * d * 4; if (n < 20000) n = 20000; printf "%d", n }')
+bodies() { "$LT" -target "$SERVER_URL" -scenario intake -bodies-out "$WORK/bodies.txt" -max-requests "$nbodies" -dup 0 -invalid 0; }
+wrk_run wrk-healthz /healthz
+bodies
+wrk_run wrk-intake /api/v1/applications intake
+# Calls per command so far (the script calls against the registrations
+# show how many a batch carried).
+redis-cli -u "$OWN_REDIS_URL" info commandstats | tr -d '\r' >"$WORK/redis.commandstats"
 cat "$WORK"/intake*.codes >"$WORK/surge.codes"
 timed_drain surgedrain main tuyensinh_bench "$SERVER_URL" "$WORK/surge.codes" 10m
 main_worker=$WORKER_PID
@@ -263,6 +413,34 @@ load midnight -target "$SERVER_URL" -scenario intake -profile midnight -rate "$p
 	-database-url "$(dburl tuyensinh_bench)"
 stop_pid "$main_worker"
 stop_pid "$SERVER_PID"
+
+# --- 1b. The same with the registration rate limit on, as in production --
+# (redis_rate, one more script call per request). The limit is set so high
+# that the load, all from 127.0.0.1, stays under it: every request pays
+# for the check and none is refused.
+start_server limited tuyensinh_bench REDIS_URL="$OWN_REDIS_URL" RATE_LIMIT_REGISTER=1000000 -- -workers=false
+with_redis_cpu intake-limited load intake-limited -target "$SERVER_URL" -scenario intake -connections $CONNS -duration "$DUR" \
+	-wait-drain=false -verify=false
+bodies
+wrk_run wrk-intake-limited /api/v1/applications intake
+stop_pid "$SERVER_PID"
+
+# --- 1c. One machine, the make run shape ---------------------------------
+# API and workers in one process, Redis and PostgreSQL on the same cores:
+# open-loop runs at falling shares of the API-alone intake rate until one
+# is sustained with the backlog under one second of arrivals.
+start_server onemachine tuyensinh_bench REDIS_URL="$OWN_REDIS_URL" --
+for f in "${OM_STEPS[@]}"; do
+	rate=$(awk -v t="${intake_tp:-1000}" -v f="$f" 'BEGIN { printf "%d", t * f }')
+	load "onemachine-$f" -target "$SERVER_URL" -scenario intake -connections $CONNS -duration "$DUR" -rate "$rate" \
+		-database-url "$(dburl tuyensinh_bench)" -drain-timeout 2m
+	if awk -v l="$(json_num "$WORK/onemachine-$f.json" max_length)" -v a="$(json_num "$WORK/onemachine-$f.json" asked_rate)" \
+		-v t="$(json_num "$WORK/onemachine-$f.json" throughput)" 'BEGIN { exit !(a > 0 && l < a && t >= 0.97 * a) }'; then
+		break
+	fi
+done
+stop_pid "$SERVER_PID"
+REDIS_PHASE_URL=
 
 # --- 2. The naive design: INSERT inside the request ----------------------
 start_server direct tuyensinh_bench_direct INTAKE_MODE=direct -- -workers=false

@@ -132,42 +132,34 @@ func receiptJSON(code string, tail []byte) []byte {
 // 202 once the registration is durably in the intake stream, 200 with the
 // first tracking code for a repeated identical submission, and a 4xx or 503
 // with a clear message otherwise.
+//
+// When the intake can count a registration against the rate limit in the
+// Redis call that queues it (ridesLimit), the limit is checked here rather
+// than by the route's middleware: a form that is queued costs one Redis
+// call instead of two, and a request refused before it reaches the queue
+// (unreadable, invalid, or for a window that asks the population register
+// first) is counted on its own, so every request still counts.
 func (s *server) submitApplication(c echo.Context) error {
+	ride := s.ridesLimit()
+	app, reason, err := s.checkRegistration(c)
+	if err != nil {
+		if ride {
+			if refused := s.allowRegister(c); refused != nil {
+				return refused
+			}
+		}
+		s.Metrics.Reject(reason)
+		return err
+	}
 	req := c.Request()
-	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
-			s.Metrics.Reject("bad_request")
-			return enrollment.Errorf(enrollment.CodeBadRequest,
-				"Cần gửi hồ sơ dạng JSON (Content-Type: application/json), đã gửi "+ct,
-				"send the registration as JSON (Content-Type: application/json), got "+ct)
-		}
-	}
-	if req.ContentLength > enrollment.MaxFormBytes {
-		s.Metrics.Reject("too_large") // refused before a byte of it is read
-		return enrollment.TooLarge()
-	}
-	body, err := readBody(req)
-	if err != nil {
-		s.Metrics.Reject("bad_request")
-		return enrollment.Errorf(enrollment.CodeBadRequest, "Không đọc được nội dung yêu cầu", "cannot read the request body")
-	}
-	if len(body) > enrollment.MaxFormBytes {
-		s.Metrics.Reject("too_large")
-		return enrollment.TooLarge()
-	}
-	form, err := enrollment.DecodeForm(body)
-	if err != nil {
-		s.Metrics.Reject("bad_request")
-		return err
-	}
 	cat := s.Catalog()
-	app, err := cat.Check(form, s.NowFunc())
-	if err != nil {
-		var e *enrollment.Error
-		if errors.As(err, &e) {
-			s.Metrics.Reject(string(e.Code))
+	if w, ok := cat.Window(app.Level, app.SchoolYear); ride && ok && w.VerifyRegistry && s.Registry != nil {
+		// The population register is asked before the queue: count the
+		// request first, so a client past its limit never reaches it.
+		if refused := s.allowRegister(c); refused != nil {
+			return refused
 		}
-		return err
+		ride = false
 	}
 	// A window may verify registrations against the population register;
 	// an unanswered register queues the registration pending verification.
@@ -177,8 +169,19 @@ func (s *server) submitApplication(c echo.Context) error {
 	} else if down != nil {
 		s.Logger.Warn("population register unavailable: registration queued pending verification", "err", down)
 	}
-	rec, err := s.Intake.Submit(req.Context(), app)
+	var rec intake.Receipt
+	if ride {
+		lim := intake.Limit{Key: s.RateLimiter.Key(RegisterLimit, clientKey(req, s.ClientIPHeader)), PerMinute: s.RegisterPerMinute}
+		rec, err = s.Intake.(limitedIntake).SubmitLimited(req.Context(), app, lim)
+	} else {
+		rec, err = s.Intake.Submit(req.Context(), app)
+	}
 	if err != nil {
+		var le *intake.LimitedError
+		if errors.As(err, &le) {
+			s.Metrics.Reject(string(enrollment.CodeTooMany))
+			return tooManyRequests(le.RetryAfter)
+		}
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, statusURL(rec.TrackingCode))
@@ -186,6 +189,43 @@ func (s *server) submitApplication(c echo.Context) error {
 		return c.JSONBlob(http.StatusOK, receiptJSON(rec.TrackingCode, repeatedTail))
 	}
 	return c.JSONBlob(http.StatusAccepted, receiptJSON(rec.TrackingCode, queuedTail))
+}
+
+// checkRegistration reads, decodes and checks a registration. A refusal
+// comes with the reason the metrics count it under.
+func (s *server) checkRegistration(c echo.Context) (*enrollment.Application, string, error) {
+	req := c.Request()
+	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
+			return nil, "bad_request", enrollment.Errorf(enrollment.CodeBadRequest,
+				"Cần gửi hồ sơ dạng JSON (Content-Type: application/json), đã gửi "+ct,
+				"send the registration as JSON (Content-Type: application/json), got "+ct)
+		}
+	}
+	if req.ContentLength > enrollment.MaxFormBytes {
+		return nil, "too_large", enrollment.TooLarge() // refused before a byte of it is read
+	}
+	body, err := readBody(req)
+	if err != nil {
+		return nil, "bad_request", enrollment.Errorf(enrollment.CodeBadRequest, "Không đọc được nội dung yêu cầu", "cannot read the request body")
+	}
+	if len(body) > enrollment.MaxFormBytes {
+		return nil, "too_large", enrollment.TooLarge()
+	}
+	form, err := enrollment.DecodeForm(body)
+	if err != nil {
+		return nil, "bad_request", err
+	}
+	app, err := s.Catalog().Check(form, s.NowFunc())
+	if err != nil {
+		reason := "bad_request"
+		var e *enrollment.Error
+		if errors.As(err, &e) {
+			reason = string(e.Code)
+		}
+		return nil, reason, err
+	}
+	return app, "", nil
 }
 
 // applicationStatus answers from the status document in Redis, or from

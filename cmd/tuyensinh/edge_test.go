@@ -63,6 +63,29 @@ func TestRateLimits(t *testing.T) {
 	if r := post(106, "203.0.113.8"); r.status != http.StatusAccepted {
 		t.Errorf("the first registration from 203.0.113.8 = %d %v, want 202: each address has its own budget", r.status, r.body)
 	}
+
+	// A request refused before it is queued counts too: four forms and
+	// an empty one spend the budget.
+	for i := range 4 {
+		if r := post(110+i, "203.0.113.9"); r.status != http.StatusAccepted {
+			t.Fatalf("registration %d from 203.0.113.9 = %d %v, want 202", i+1, r.status, r.body)
+		}
+	}
+	req, err := http.NewRequest("POST", e.base+"/api/v1/applications", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Real-IP", "203.0.113.9")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 400 || resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		t.Fatalf("an empty form within the budget = %d, want a 4xx refusal of the form", resp.StatusCode)
+	}
+	checkTooMany(t, post(114, "203.0.113.9"))
 }
 
 func checkTooMany(t *testing.T, r reply) {

@@ -8,9 +8,11 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -535,5 +537,74 @@ func TestSubmitSameChildPendingVerification(t *testing.T) {
 	again, err := b.queue.Submit(t.Context(), b.app(t, 1))
 	if err != nil || !again.Repeated || again.TrackingCode != first.TrackingCode {
 		t.Errorf("resubmission after the register came back = %+v, %v; want repeated with %s", again, err, first.TrackingCode)
+	}
+}
+
+func TestCeilingConcurrent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// Registrations arriving together are sent to Redis together; the
+	// ceiling still counts each one.
+	q := b.newQueue(t, intake.Config{Ceiling: 10}, b.rdb, true)
+	var wg sync.WaitGroup
+	var accepted, busy atomic.Int64
+	for i := range 40 {
+		wg.Go(func() {
+			_, err := q.Submit(t.Context(), b.app(t, i))
+			var e *enrollment.Error
+			switch {
+			case err == nil:
+				accepted.Add(1)
+			case errors.As(err, &e) && e.Code == enrollment.CodeBusy:
+				busy.Add(1)
+			default:
+				t.Errorf("Submit = %v, want accepted or busy", err)
+			}
+		})
+	}
+	wg.Wait()
+	if accepted.Load() != 10 || busy.Load() != 30 {
+		t.Errorf("accepted %d and busy %d, want 10 and 30", accepted.Load(), busy.Load())
+	}
+	if st := b.state(t); st.Length != 10 {
+		t.Errorf("stream length = %d, want 10", st.Length)
+	}
+}
+
+// TestSubmitLimited: a registration counted against a rate limit in the
+// call that queues it draws on the budget redis_rate keeps on the same key;
+// past it nothing is queued and the answer says when to retry.
+func TestSubmitLimited(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	key := "rate:" + b.keys.Prefix + ":rl:register:203.0.113.9"
+	res, err := redis_rate.NewLimiter(b.rdb).Allow(t.Context(), strings.TrimPrefix(key, "rate:"), redis_rate.PerMinute(3))
+	if err != nil || res.Allowed != 1 {
+		t.Fatalf("redis_rate Allow = %+v, %v", res, err)
+	}
+	lim := intake.Limit{Key: key, PerMinute: 3}
+	for i := range 2 {
+		if _, err := b.queue.SubmitLimited(t.Context(), b.app(t, i), lim); err != nil {
+			t.Fatalf("registration %d within the limit = %v", i+1, err)
+		}
+	}
+	_, err = b.queue.SubmitLimited(t.Context(), b.app(t, 2), lim)
+	var le *intake.LimitedError
+	if !errors.As(err, &le) || le.RetryAfter <= 0 || le.RetryAfter > 20*time.Second {
+		t.Fatalf("registration past the limit = %v, want a LimitedError with a retry within 20s", err)
+	}
+	if st := b.state(t); st.Length != 2 {
+		t.Errorf("stream length = %d, want 2: nothing queued past the limit", st.Length)
+	}
+	res, err = redis_rate.NewLimiter(b.rdb).Allow(t.Context(), strings.TrimPrefix(key, "rate:"), redis_rate.PerMinute(3))
+	if err != nil || res.Allowed != 0 {
+		t.Errorf("redis_rate Allow after the budget is spent = %+v, %v; want refused", res, err)
+	}
+	// Another address has its own budget; no limit means none.
+	if _, err := b.queue.SubmitLimited(t.Context(), b.app(t, 3), intake.Limit{Key: key + "0", PerMinute: 3}); err != nil {
+		t.Errorf("another address = %v", err)
+	}
+	if _, err := b.queue.SubmitLimited(t.Context(), b.app(t, 4), intake.Limit{Key: key}); err != nil {
+		t.Errorf("no limit = %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,27 +17,6 @@ import (
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
 )
-
-// submitScript adds one registration to the stream unless the child already
-// has one for the level and year, or the backlog is past its ceiling. It is
-// one atomic step, so two registrations of a child racing each other yield
-// one entry, and it is safe to run twice (a retried pipeline finds the child
-// key it set and answers with the same code).
-//
-// KEYS: child key, stream, status key. ARGV: tracking code, form hash,
-// ceiling (0: none), payload, status document, key TTL in seconds.
-// Returns {1, entry id}, {0, "code hash"} for an existing child, or {2, ""}
-// when the backlog is at its ceiling.
-var submitScript = redis.NewScript(`
-local prev = redis.call('GET', KEYS[1])
-if prev then return {0, prev} end
-local ceiling = tonumber(ARGV[3])
-if ceiling > 0 and redis.call('XLEN', KEYS[2]) >= ceiling then return {2, ''} end
-local id = redis.call('XADD', KEYS[2], '*', 'a', ARGV[4])
-redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[6])
-redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6])
-return {1, id}
-`)
 
 // Config configures a Queue.
 type Config struct {
@@ -91,6 +71,9 @@ type Queue struct {
 	cfg     Config
 	metrics *Metrics
 	log     *slog.Logger
+	// batch sends registrations to Redis, those of concurrent requests
+	// together.
+	batch *batcher
 	// retries is set when the client retries failed commands: a failure
 	// then never proves that nothing was sent.
 	retries bool
@@ -110,9 +93,9 @@ type cmdable interface {
 	Get(ctx context.Context, key string) *redis.StringCmd
 }
 
-// NewQueue returns a queue on rdb. With autoPipeline, concurrent requests'
-// commands are sent to Redis together in pipelines, which roughly halves
-// the CPU each registration costs under load.
+// NewQueue returns a queue on rdb. Concurrent requests' registrations are
+// sent to Redis together, in one script call per batch. With autoPipeline,
+// the status lookups of concurrent requests are sent together in pipelines.
 //
 // Give rdb MaxRetries -1: Submit can then tell a registration that
 // certainly was not saved (no connection) from one whose fate is unknown.
@@ -120,6 +103,8 @@ type cmdable interface {
 func NewQueue(rdb *redis.Client, cfg Config, m *Metrics, autoPipeline bool) (*Queue, error) {
 	cfg.defaults()
 	q := &Queue{rdb: rdb, cmd: rdb, cfg: cfg, metrics: m, log: cfg.Logger, retries: rdb.Options().MaxRetries > 0}
+	q.batch = &batcher{rdb: rdb, stream: cfg.Keys.Stream(), ceiling: cfg.Ceiling, ttl: int64(cfg.KeyTTL / time.Second),
+		timeout: cfg.Timeout, maxQueue: maxQueued}
 	if autoPipeline {
 		// A stalled Redis must not pile up requests without bound: past
 		// maxQueued commands waiting, a registration is refused at once
@@ -141,9 +126,10 @@ func NewQueue(rdb *redis.Client, cfg Config, m *Metrics, autoPipeline bool) (*Qu
 	return q, nil
 }
 
-// maxQueued bounds the commands waiting in the auto-pipeliner: far above
-// what a healthy Redis ever has queued (it drains a batch per round trip),
-// small enough to keep a stall's backlog to tens of MB.
+// maxQueued bounds the commands waiting in the auto-pipeliner, and the
+// registrations waiting for a batch: far above what a healthy Redis ever
+// has queued (it drains a batch per round trip), small enough to keep a
+// stall's backlog to tens of MB.
 const maxQueued = 20_000
 
 // Receipt is the answer to a submission.
@@ -169,6 +155,34 @@ type Receipt struct {
 // same form again is always safe: if it was saved, it answers Repeated with
 // the same code.
 func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt, error) {
+	return q.SubmitLimited(ctx, a, Limit{})
+}
+
+// Limit is a rate limit a registration is counted against in the call that
+// queues it: the GCRA of github.com/go-redis/redis_rate with a burst of
+// PerMinute, on the Redis key Key (as redis_rate names it, with its
+// "rate:" prefix). PerMinute 0 means no limit.
+type Limit struct {
+	Key       string
+	PerMinute int
+}
+
+// LimitedError is returned by SubmitLimited for a registration past its
+// rate limit: nothing was queued, and the client may retry after
+// RetryAfter.
+type LimitedError struct {
+	RetryAfter time.Duration
+}
+
+func (e *LimitedError) Error() string {
+	return fmt.Sprintf("rate limit reached; retry after %v", e.RetryAfter)
+}
+
+// SubmitLimited is Submit with the registration first counted against
+// limit, in the same Redis call: past the limit it returns a *LimitedError
+// and queues nothing. Every call counts, whatever its outcome, as a
+// request counted by redis_rate would.
+func (q *Queue) SubmitLimited(ctx context.Context, a *enrollment.Application, limit Limit) (Receipt, error) {
 	content, err := json.Marshal(&a.Registration)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("encode application: %w", err)
@@ -194,13 +208,11 @@ func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt,
 	// the intake path encodes nothing more.
 	doc := a.SubmittedAt.AppendFormat([]byte(queuedMark), time.RFC3339Nano)
 	k := q.cfg.Keys
-	keys := []string{k.Child(a.Level, a.SchoolYear, a.Child.IDNumber), k.Stream(), k.App(a.TrackingCode)}
-	args := []any{a.TrackingCode, hash, q.cfg.Ceiling, payload, doc, int64(q.cfg.KeyTTL / time.Second)}
-	res, err := within(ctx, q.cfg.Timeout, func(ctx context.Context) ([]any, error) {
-		return submitScript.Run(ctx, q.cmd, keys, args...).Slice()
-	})
-	if err != nil {
-		if !q.retries && notSent(err) {
+	v := q.batch.submit(ctx, &submission{
+		childKey: k.Child(a.Level, a.SchoolYear, a.Child.IDNumber), statusKey: k.App(a.TrackingCode),
+		code: a.TrackingCode, hash: hash, payload: payload, doc: doc, limit: limit})
+	if err := v.err; err != nil {
+		if errors.Is(err, errNotSent) || errors.Is(err, errQueueFull) || !q.retries && notSent(err) {
 			q.metrics.reject("redis_unavailable")
 			q.log.Error("intake: redis unreachable; registration refused with 503, not saved", "err", err)
 			return Receipt{}, q.notSaved()
@@ -209,12 +221,11 @@ func (q *Queue) Submit(ctx context.Context, a *enrollment.Application) (Receipt,
 		q.log.Error("intake: redis did not confirm; answered 503, the registration may be saved", "err", err)
 		return Receipt{}, q.unconfirmed()
 	}
-	if len(res) != 2 {
-		return Receipt{}, fmt.Errorf("submit script: unexpected reply %v", res)
-	}
-	kind, _ := res[0].(int64)
-	val, _ := res[1].(string)
+	kind, val := v.kind, v.val
 	switch kind {
+	case 3:
+		secs, _ := strconv.ParseFloat(val, 64)
+		return Receipt{}, &LimitedError{RetryAfter: time.Duration(secs * float64(time.Second))}
 	case 1:
 		q.metrics.Accepted.Inc()
 		return Receipt{TrackingCode: a.TrackingCode}, nil
