@@ -14,7 +14,7 @@ import (
 
 // newApp returns the i-th distinct valid application, stamped as intake
 // would stamp it.
-func newApp(t *testing.T, cat *enrollment.Catalog, i int) *enrollment.Application {
+func newApp(t testing.TB, cat *enrollment.Catalog, i int) *enrollment.Application {
 	t.Helper()
 	f := validForm()
 	dob := time.Date(2021, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC)
@@ -30,7 +30,7 @@ func newApp(t *testing.T, cat *enrollment.Catalog, i int) *enrollment.Applicatio
 	return a
 }
 
-func newStore(t *testing.T) (*enrollment.Store, *enrollment.Catalog) {
+func newStore(t testing.TB) (*enrollment.Store, *enrollment.Catalog) {
 	t.Helper()
 	store := enrollment.NewStore(testenv.DB(t))
 	if err := store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
