@@ -59,4 +59,3 @@ func stringsOf(vs []any) []string {
 	}
 	return out
 }
-
