@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -313,44 +312,112 @@ func scanInserted(rows *sql.Rows, err error) (map[string]time.Time, error) {
 	return inserted, nil
 }
 
+// The lookups of resolveSkipped.
+const (
+	skippedByIDQuery    = `SELECT id, tracking_code, stored_at FROM applications WHERE id = ANY(CAST($1 AS uuid[]))`
+	skippedByChildQuery = `
+SELECT id, tracking_code, stored_at, child_id_number, level, school_year FROM applications
+WHERE child_id_number = ANY(CAST($1 AS text[]))`
+)
+
 // resolveSkipped finds out why rows were skipped: already stored under
 // their own id (a redelivery), or another application of the same child.
 // The second kind is recorded in duplicate_submissions, and the first
 // application's code is queued to be sent again to its own guardian (the
 // second registrant is told nothing of it), in the same transaction.
+//
+// A whole batch comes back after a worker stopped between its commit and
+// its acknowledgement, so the skipped rows are looked up together: one
+// query by id, then one by child for those not found. Each query can be
+// served by one index only (the primary key; the child's unique key, of
+// which child_id_number leads), whatever the planner's statistics say:
+// a freshly filled table once had the child lookup scan every application
+// of the level and year through applications_choice1.
 func (s *Store) resolveSkipped(ctx context.Context, tx *sqlx.Tx, apps []*Application, missing []int, out []Stored) error {
-	const q = `
-SELECT a.id, a.tracking_code, a.stored_at FROM applications a
-WHERE a.id = $1 OR (a.child_id_number = $2 AND a.level = $3 AND a.school_year = $4)
-ORDER BY a.id = $1 DESC LIMIT 1`
+	const qByID, qByChild = skippedByIDQuery, skippedByChildQuery
 	const qDup = `
 INSERT INTO duplicate_submissions (tracking_code, application_id, submitted_at) VALUES ($1, $2, $3)
 ON CONFLICT (tracking_code) DO NOTHING`
+
+	type found struct {
+		id, code string
+		at       time.Time
+	}
+	ids := make([]string, len(missing))
+	for j, i := range missing {
+		ids[j] = apps[i].ID
+	}
+	byID := make(map[string]found, len(missing))
+	rows, err := tx.QueryContext(ctx, qByID, pq.Array(ids))
+	if err != nil {
+		return fmt.Errorf("look up skipped applications: %w", err)
+	}
+	for rows.Next() {
+		var f found
+		if err := rows.Scan(&f.id, &f.code, &f.at); err != nil {
+			rows.Close()
+			return fmt.Errorf("look up skipped applications: %w", err)
+		}
+		byID[f.id] = f
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("look up skipped applications: %w", err)
+	}
+
+	var dups []int
 	for _, i := range missing {
 		a := apps[i]
-		var id, code string
-		var at time.Time
-		err := tx.QueryRowContext(ctx, q, a.ID, a.Child.IDNumber, string(a.Level), a.SchoolYear).Scan(&id, &code, &at)
-		if errors.Is(err, sql.ErrNoRows) {
-			// Skipped for a conflict with another row of this same batch
-			// that lost to... no: a row is only skipped for a row that is
-			// stored, so this cannot happen; report it rather than drop it.
-			return fmt.Errorf("application %s was neither stored nor matched", a.ID)
-		}
-		if err != nil {
-			return fmt.Errorf("look up skipped application %s: %w", a.ID, err)
-		}
-		if id == a.ID {
-			out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeAlreadyStored, StoredAt: at}
+		if f, ok := byID[a.ID]; ok {
+			out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeAlreadyStored, StoredAt: f.at}
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, qDup, a.TrackingCode, id, a.SubmittedAt); err != nil {
+		dups = append(dups, i)
+	}
+	if len(dups) == 0 {
+		return nil
+	}
+
+	type childKey struct {
+		child, level string
+		year         int
+	}
+	children := make([]string, len(dups))
+	for j, i := range dups {
+		children[j] = apps[i].Child.IDNumber
+	}
+	byChild := make(map[childKey]found, len(dups))
+	rows, err = tx.QueryContext(ctx, qByChild, pq.Array(children))
+	if err != nil {
+		return fmt.Errorf("look up applications of the same children: %w", err)
+	}
+	for rows.Next() {
+		var f found
+		var k childKey
+		if err := rows.Scan(&f.id, &f.code, &f.at, &k.child, &k.level, &k.year); err != nil {
+			rows.Close()
+			return fmt.Errorf("look up applications of the same children: %w", err)
+		}
+		byChild[k] = f
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("look up applications of the same children: %w", err)
+	}
+
+	for _, i := range dups {
+		a := apps[i]
+		f, ok := byChild[childKey{a.Child.IDNumber, string(a.Level), a.SchoolYear}]
+		if !ok {
+			// A row is only skipped for a row that is stored, so this
+			// cannot happen; report it rather than drop it.
+			return fmt.Errorf("application %s was neither stored nor matched", a.ID)
+		}
+		if _, err := tx.ExecContext(ctx, qDup, a.TrackingCode, f.id, a.SubmittedAt); err != nil {
 			return fmt.Errorf("record duplicate submission %s: %w", a.TrackingCode, err)
 		}
-		if err := outbox.EnqueueCodeResend(ctx, tx, code, time.Now()); err != nil {
+		if err := outbox.EnqueueCodeResend(ctx, tx, f.code, time.Now()); err != nil {
 			return err
 		}
-		out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeDuplicate, FirstTrackingCode: code, StoredAt: at}
+		out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeDuplicate, FirstTrackingCode: f.code, StoredAt: f.at}
 	}
 	return nil
 }

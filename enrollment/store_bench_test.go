@@ -66,6 +66,29 @@ CREATE TABLE copy_indexed (LIKE applications INCLUDING ALL, FOREIGN KEY (level, 
 	}
 	b.Run("unnest", saving(store.SaveBatchUnnest))
 	b.Run("SaveBatch", saving(store.SaveBatch))
+	// A batch delivered again after it was stored (a worker stopped
+	// between its commit and its acknowledgement): every row is looked up.
+	b.Run("redelivered", func(b *testing.B) {
+		reset(b)
+		for i := 0; i < len(apps); i += benchBatch {
+			if _, err := store.SaveBatch(ctx, apps[i:min(i+benchBatch, len(apps))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ResetTimer()
+		for range b.N {
+			for i := 0; i < len(apps); i += benchBatch {
+				res, err := store.SaveBatch(ctx, apps[i:min(i+benchBatch, len(apps))])
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res[0].Outcome != enrollment.OutcomeAlreadyStored {
+					b.Fatalf("outcome %v, want already stored", res[0].Outcome)
+				}
+			}
+		}
+		reportRows(b)
+	})
 	b.Run("COPY", func(b *testing.B) {
 		for range b.N {
 			b.StopTimer()
