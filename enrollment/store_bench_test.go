@@ -29,9 +29,17 @@ const (
 //	TUYENSINH_TEST_REQUIRE_SERVICES=1 go test -run '^$' -bench BenchmarkDrain -benchtime 3x ./enrollment/
 func BenchmarkDrain(b *testing.B) {
 	store, cat := newStore(b)
+	// First and second choices spread over the level's schools, as a
+	// city's applications are: the index on the first choice sees many
+	// keys, each with many applications.
+	var schools []string
+	for _, o := range cat.Offers(enrollment.LevelLop1, 2027) {
+		schools = append(schools, o.SchoolCode)
+	}
 	apps := make([]*enrollment.Application, benchRows)
 	for i := range apps {
 		apps[i] = newApp(b, cat, i)
+		apps[i].Choices = []string{schools[i%len(schools)], schools[(i/len(schools)+i+1)%len(schools)]}
 	}
 	db := store.DB()
 	ctx := context.Background()
@@ -64,8 +72,12 @@ CREATE TABLE copy_indexed (LIKE applications INCLUDING ALL, FOREIGN KEY (level, 
 			reportRows(b)
 		}
 	}
-	b.Run("unnest", saving(store.SaveBatchUnnest))
-	b.Run("SaveBatch", saving(store.SaveBatch))
+	// Rounds alternate the two ways of storing, so a neighbour's load on
+	// the shared machine weighs on both alike.
+	for range 3 {
+		b.Run("unnest", saving(store.SaveBatchUnnest))
+		b.Run("SaveBatch", saving(store.SaveBatch))
+	}
 	// A batch delivered again after it was stored (a worker stopped
 	// between its commit and its acknowledgement): every row is looked up.
 	b.Run("redelivered", func(b *testing.B) {
@@ -89,7 +101,7 @@ CREATE TABLE copy_indexed (LIKE applications INCLUDING ALL, FOREIGN KEY (level, 
 		}
 		reportRows(b)
 	})
-	b.Run("COPY", func(b *testing.B) {
+	plain := func(b *testing.B) {
 		for range b.N {
 			b.StopTimer()
 			reset(b)
@@ -99,7 +111,11 @@ CREATE TABLE copy_indexed (LIKE applications INCLUDING ALL, FOREIGN KEY (level, 
 			}
 		}
 		reportRows(b)
-	})
+	}
+	for range 2 {
+		b.Run("COPY", plain)
+		b.Run("SaveBatch", saving(store.SaveBatch))
+	}
 	b.Run("COPYbatches", func(b *testing.B) {
 		for range b.N {
 			b.StopTimer()
@@ -126,6 +142,12 @@ CREATE TABLE copy_indexed (LIKE applications INCLUDING ALL, FOREIGN KEY (level, 
 		}
 		reportRows(b)
 	})
+	// What the schema costs the drain: applications_choice1 serves no
+	// query today, yet every stored row updates it.
+	if _, err := db.ExecContext(ctx, `DROP INDEX applications_choice1`); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("SaveBatchWithoutChoice1Index", saving(store.SaveBatch))
 }
 
 func reportRows(b *testing.B) {
