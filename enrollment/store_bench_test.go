@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,11 +73,42 @@ CREATE TABLE copy_indexed (LIKE applications INCLUDING ALL, FOREIGN KEY (level, 
 			reportRows(b)
 		}
 	}
+	// Two workers, as INTAKE_WORKERS defaults to: each stores every other
+	// batch, at the same time as the other.
+	saving2 := func(save func(context.Context, []*enrollment.Application) ([]enrollment.Stored, error)) func(*testing.B) {
+		return func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				reset(b)
+				b.StartTimer()
+				var wg sync.WaitGroup
+				errs := make(chan error, 2)
+				for w := range 2 {
+					wg.Go(func() {
+						for i := w * benchBatch; i < len(apps); i += 2 * benchBatch {
+							if _, err := save(ctx, apps[i:min(i+benchBatch, len(apps))]); err != nil {
+								errs <- err
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					b.Fatal(err)
+				}
+			}
+			reportRows(b)
+		}
+	}
 	// Rounds alternate the two ways of storing, so a neighbour's load on
 	// the shared machine weighs on both alike.
 	for range 3 {
 		b.Run("unnest", saving(store.SaveBatchUnnest))
 		b.Run("SaveBatch", saving(store.SaveBatch))
+		b.Run("unnest2workers", saving2(store.SaveBatchUnnest))
+		b.Run("SaveBatch2workers", saving2(store.SaveBatch))
 	}
 	// A batch delivered again after it was stored (a worker stopped
 	// between its commit and its acknowledgement): every row is looked up.
