@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -180,84 +179,29 @@ const (
 // the first, never as a second application. Within the batch the earliest
 // submission of a child wins.
 func (s *Store) SaveBatch(ctx context.Context, apps []*Application) ([]Stored, error) {
+	return s.saveBatch(ctx, apps, copyApplications)
+}
+
+// inserter inserts a batch of applications in tx, skipping those that
+// conflict with a stored one on the id or on the child (level, year), the
+// earliest submission first, and returns the stored time of each inserted
+// application by tracking code.
+type inserter func(ctx context.Context, tx *sqlx.Tx, apps []*Application) (map[string]time.Time, error)
+
+func (s *Store) saveBatch(ctx context.Context, apps []*Application, insert inserter) ([]Stored, error) {
 	if len(apps) == 0 {
 		return nil, nil
 	}
-	n := len(apps)
-	var (
-		ids, codes, levels, idNumbers, names, dobs, sexes, ethnicities, births, reasons = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		pWards, pGroups, pAddrs, cWards, cGroups, cAddrs, guardians, choices, submitted = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		statuses                                                                        = make([]string, n)
-		years, groups                                                                   = make([]int64, n), make([]int64, n)
-	)
-	for i, a := range apps {
-		g, err := json.Marshal(a.Guardian)
-		if err != nil {
-			return nil, fmt.Errorf("encode guardian of %s: %w", a.ID, err)
-		}
-		ids[i], codes[i], levels[i], years[i] = a.ID, a.TrackingCode, string(a.Level), int64(a.SchoolYear)
-		idNumbers[i], names[i], dobs[i], sexes[i] = a.Child.IDNumber, a.Child.FullName, a.Child.DateOfBirth, string(a.Child.Sex)
-		ethnicities[i], births[i], reasons[i] = a.Child.Ethnicity, a.Child.PlaceOfBirth, a.Child.OverAgeReason
-		p, c := a.Residence.Permanent, a.Residence.Current
-		pWards[i], pGroups[i], pAddrs[i], cWards[i], cGroups[i], cAddrs[i] = p.Ward, p.Group, p.Address, c.Ward, c.Group, c.Address
-		guardians[i], groups[i] = string(g), int64(a.PriorityGroup)
-		arr, err := pq.StringArray(a.Choices).Value()
-		if err != nil {
-			return nil, fmt.Errorf("encode choices of %s: %w", a.ID, err)
-		}
-		choices[i] = arr.(string)
-		submitted[i] = a.SubmittedAt.UTC().Format(time.RFC3339Nano)
-		statuses[i] = string(a.StoredStatus())
-	}
-
-	// One statement inserts the whole batch from arrays: one round trip,
-	// one parse, no temporary table. Rows that conflict on the id or on
-	// the child (level, year) are skipped.
-	const qInsert = `
-INSERT INTO applications (id, tracking_code, level, school_year, child_id_number, child_name, date_of_birth, sex,
-    ethnicity, place_of_birth, over_age_reason, permanent_ward, permanent_group, permanent_address,
-    current_ward, current_group, current_address, guardian, priority_group, choices, submitted_at, status)
-SELECT id, tracking_code, level, school_year, child_id_number, child_name, CAST(date_of_birth AS date), sex,
-    ethnicity, place_of_birth, over_age_reason, permanent_ward, permanent_group, permanent_address,
-    current_ward, current_group, current_address, CAST(guardian AS jsonb), priority_group, CAST(choices AS text[]),
-    CAST(submitted_at AS timestamptz), status
-FROM unnest(CAST($1 AS uuid[]), $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-            $15::text[], $16::text[], $17::text[], $18::text[], $19::int[], $20::text[], $21::text[], $22::text[])
-     AS s(id, tracking_code, level, school_year, child_id_number, child_name, date_of_birth, sex,
-          ethnicity, place_of_birth, over_age_reason, permanent_ward, permanent_group, permanent_address,
-          current_ward, current_group, current_address, guardian, priority_group, choices, submitted_at, status)
-ORDER BY CAST(submitted_at AS timestamptz), id
-ON CONFLICT DO NOTHING
-RETURNING tracking_code, stored_at`
-
-	out := make([]Stored, n)
+	out := make([]Stored, len(apps))
 	err := s.Transact(ctx, func(tx *sqlx.Tx) error {
-		rows, err := tx.QueryContext(ctx, qInsert,
-			pq.Array(ids), pq.Array(codes), pq.Array(levels), pq.Array(years), pq.Array(idNumbers), pq.Array(names),
-			pq.Array(dobs), pq.Array(sexes), pq.Array(ethnicities), pq.Array(births), pq.Array(reasons),
-			pq.Array(pWards), pq.Array(pGroups), pq.Array(pAddrs), pq.Array(cWards), pq.Array(cGroups), pq.Array(cAddrs),
-			pq.Array(guardians), pq.Array(groups), pq.Array(choices), pq.Array(submitted), pq.Array(statuses))
+		inserted, err := insert(ctx, tx, apps)
 		if err != nil {
-			return fmt.Errorf("insert applications: %w", err)
-		}
-		inserted := make(map[string]time.Time, n)
-		for rows.Next() {
-			var code string
-			var at time.Time
-			if err := rows.Scan(&code, &at); err != nil {
-				rows.Close()
-				return fmt.Errorf("insert applications: %w", err)
-			}
-			inserted[code] = at
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("insert applications: %w", err)
+			return err
 		}
 		var missing []int
-		for i := range apps {
-			if at, ok := inserted[codes[i]]; ok {
-				out[i] = Stored{TrackingCode: codes[i], Outcome: OutcomeInserted, StoredAt: at}
+		for i, a := range apps {
+			if at, ok := inserted[a.TrackingCode]; ok {
+				out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeInserted, StoredAt: at}
 			} else {
 				missing = append(missing, i)
 			}
@@ -273,44 +217,207 @@ RETURNING tracking_code, stored_at`
 	return out, nil
 }
 
+// applicationColumns are the columns of applications that SaveBatch
+// writes, in the order of applicationRow's values.
+const applicationColumns = `id, tracking_code, level, school_year, child_id_number, child_name, date_of_birth, sex,
+    ethnicity, place_of_birth, over_age_reason, permanent_ward, permanent_group, permanent_address,
+    current_ward, current_group, current_address, guardian, priority_group, choices, submitted_at, status`
+
+// applicationRow returns the values of applicationColumns for a, as text
+// PostgreSQL parses into the columns' types.
+func applicationRow(a *Application) ([]any, error) {
+	g, err := json.Marshal(a.Guardian)
+	if err != nil {
+		return nil, fmt.Errorf("encode guardian of %s: %w", a.ID, err)
+	}
+	choices, err := pq.StringArray(a.Choices).Value()
+	if err != nil {
+		return nil, fmt.Errorf("encode choices of %s: %w", a.ID, err)
+	}
+	p, c := a.Residence.Permanent, a.Residence.Current
+	return []any{a.ID, a.TrackingCode, string(a.Level), int64(a.SchoolYear), a.Child.IDNumber, a.Child.FullName,
+		a.Child.DateOfBirth, string(a.Child.Sex), a.Child.Ethnicity, a.Child.PlaceOfBirth, a.Child.OverAgeReason,
+		p.Ward, p.Group, p.Address, c.Ward, c.Group, c.Address, string(g), int64(a.PriorityGroup), choices,
+		a.SubmittedAt.UTC().Format(time.RFC3339Nano), string(a.StoredStatus())}, nil
+}
+
+// copyApplications loads the batch with COPY into a temporary table of the
+// connection, then moves it into applications with one INSERT … SELECT …
+// ON CONFLICT DO NOTHING: COPY parses rows faster than a statement with
+// one array per column, and the temporary table writes no WAL. The table
+// is created once per connection and emptied at every commit or rollback.
+func copyApplications(ctx context.Context, tx *sqlx.Tx, apps []*Application) (map[string]time.Time, error) {
+	const qTemp = `
+CREATE TEMPORARY TABLE IF NOT EXISTS incoming_applications (
+    id uuid, tracking_code text, level text, school_year integer, child_id_number text, child_name text,
+    date_of_birth date, sex text, ethnicity text, place_of_birth text, over_age_reason text,
+    permanent_ward text, permanent_group text, permanent_address text,
+    current_ward text, current_group text, current_address text,
+    guardian jsonb, priority_group integer, choices text[], submitted_at timestamptz, status text
+) ON COMMIT DELETE ROWS`
+	const qCopy = `copy incoming_applications (` + applicationColumns + `) from stdin`
+	// Inserting in the order of submission makes the earliest submission
+	// of a child the one stored when the batch holds several.
+	const qInsert = `
+INSERT INTO applications (` + applicationColumns + `)
+SELECT ` + applicationColumns + ` FROM incoming_applications
+ORDER BY submitted_at, id
+ON CONFLICT DO NOTHING
+RETURNING tracking_code, stored_at`
+
+	if _, err := tx.ExecContext(ctx, qTemp); err != nil {
+		return nil, fmt.Errorf("create incoming applications table: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, qCopy)
+	if err != nil {
+		return nil, fmt.Errorf("copy applications: %w", err)
+	}
+	defer stmt.Close()
+	for _, a := range apps {
+		row, err := applicationRow(a)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := stmt.ExecContext(ctx, row...); err != nil {
+			return nil, fmt.Errorf("copy applications: %w", err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		return nil, fmt.Errorf("copy applications: %w", err)
+	}
+	if err := stmt.Close(); err != nil {
+		return nil, fmt.Errorf("copy applications: %w", err)
+	}
+	return scanInserted(tx.QueryContext(ctx, qInsert))
+}
+
+// scanInserted reads the tracking_code, stored_at rows an INSERT returned.
+func scanInserted(rows *sql.Rows, err error) (map[string]time.Time, error) {
+	if err != nil {
+		return nil, fmt.Errorf("insert applications: %w", err)
+	}
+	inserted := make(map[string]time.Time)
+	for rows.Next() {
+		var code string
+		var at time.Time
+		if err := rows.Scan(&code, &at); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("insert applications: %w", err)
+		}
+		inserted[code] = at
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("insert applications: %w", err)
+	}
+	return inserted, nil
+}
+
+// The lookups of resolveSkipped.
+const (
+	skippedByIDQuery    = `SELECT id, tracking_code, stored_at FROM applications WHERE id = ANY(CAST($1 AS uuid[]))`
+	skippedByChildQuery = `
+SELECT id, tracking_code, stored_at, child_id_number, level, school_year FROM applications
+WHERE child_id_number = ANY(CAST($1 AS text[]))`
+)
+
 // resolveSkipped finds out why rows were skipped: already stored under
 // their own id (a redelivery), or another application of the same child.
 // The second kind is recorded in duplicate_submissions, and the first
 // application's code is queued to be sent again to its own guardian (the
 // second registrant is told nothing of it), in the same transaction.
+//
+// A whole batch comes back after a worker stopped between its commit and
+// its acknowledgement, so the skipped rows are looked up together: one
+// query by id, then one by child for those not found. Each query can be
+// served by one index only (the primary key; the child's unique key, of
+// which child_id_number leads), whatever the planner's statistics say:
+// a freshly filled table once had the child lookup scan every application
+// of the level and year through applications_choice1.
 func (s *Store) resolveSkipped(ctx context.Context, tx *sqlx.Tx, apps []*Application, missing []int, out []Stored) error {
-	const q = `
-SELECT a.id, a.tracking_code, a.stored_at FROM applications a
-WHERE a.id = $1 OR (a.child_id_number = $2 AND a.level = $3 AND a.school_year = $4)
-ORDER BY a.id = $1 DESC LIMIT 1`
+	const qByID, qByChild = skippedByIDQuery, skippedByChildQuery
 	const qDup = `
 INSERT INTO duplicate_submissions (tracking_code, application_id, submitted_at) VALUES ($1, $2, $3)
 ON CONFLICT (tracking_code) DO NOTHING`
+
+	type found struct {
+		id, code string
+		at       time.Time
+	}
+	ids := make([]string, len(missing))
+	for j, i := range missing {
+		ids[j] = apps[i].ID
+	}
+	byID := make(map[string]found, len(missing))
+	rows, err := tx.QueryContext(ctx, qByID, pq.Array(ids))
+	if err != nil {
+		return fmt.Errorf("look up skipped applications: %w", err)
+	}
+	for rows.Next() {
+		var f found
+		if err := rows.Scan(&f.id, &f.code, &f.at); err != nil {
+			rows.Close()
+			return fmt.Errorf("look up skipped applications: %w", err)
+		}
+		byID[f.id] = f
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("look up skipped applications: %w", err)
+	}
+
+	var dups []int
 	for _, i := range missing {
 		a := apps[i]
-		var id, code string
-		var at time.Time
-		err := tx.QueryRowContext(ctx, q, a.ID, a.Child.IDNumber, string(a.Level), a.SchoolYear).Scan(&id, &code, &at)
-		if errors.Is(err, sql.ErrNoRows) {
-			// Skipped for a conflict with another row of this same batch
-			// that lost to... no: a row is only skipped for a row that is
-			// stored, so this cannot happen; report it rather than drop it.
-			return fmt.Errorf("application %s was neither stored nor matched", a.ID)
-		}
-		if err != nil {
-			return fmt.Errorf("look up skipped application %s: %w", a.ID, err)
-		}
-		if id == a.ID {
-			out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeAlreadyStored, StoredAt: at}
+		if f, ok := byID[a.ID]; ok {
+			out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeAlreadyStored, StoredAt: f.at}
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, qDup, a.TrackingCode, id, a.SubmittedAt); err != nil {
+		dups = append(dups, i)
+	}
+	if len(dups) == 0 {
+		return nil
+	}
+
+	type childKey struct {
+		child, level string
+		year         int
+	}
+	children := make([]string, len(dups))
+	for j, i := range dups {
+		children[j] = apps[i].Child.IDNumber
+	}
+	byChild := make(map[childKey]found, len(dups))
+	rows, err = tx.QueryContext(ctx, qByChild, pq.Array(children))
+	if err != nil {
+		return fmt.Errorf("look up applications of the same children: %w", err)
+	}
+	for rows.Next() {
+		var f found
+		var k childKey
+		if err := rows.Scan(&f.id, &f.code, &f.at, &k.child, &k.level, &k.year); err != nil {
+			rows.Close()
+			return fmt.Errorf("look up applications of the same children: %w", err)
+		}
+		byChild[k] = f
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("look up applications of the same children: %w", err)
+	}
+
+	for _, i := range dups {
+		a := apps[i]
+		f, ok := byChild[childKey{a.Child.IDNumber, string(a.Level), a.SchoolYear}]
+		if !ok {
+			// A row is only skipped for a row that is stored, so this
+			// cannot happen; report it rather than drop it.
+			return fmt.Errorf("application %s was neither stored nor matched", a.ID)
+		}
+		if _, err := tx.ExecContext(ctx, qDup, a.TrackingCode, f.id, a.SubmittedAt); err != nil {
 			return fmt.Errorf("record duplicate submission %s: %w", a.TrackingCode, err)
 		}
-		if err := outbox.EnqueueCodeResend(ctx, tx, code, time.Now()); err != nil {
+		if err := outbox.EnqueueCodeResend(ctx, tx, f.code, time.Now()); err != nil {
 			return err
 		}
-		out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeDuplicate, FirstTrackingCode: code, StoredAt: at}
+		out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeDuplicate, FirstTrackingCode: f.code, StoredAt: f.at}
 	}
 	return nil
 }

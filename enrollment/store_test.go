@@ -14,7 +14,7 @@ import (
 
 // newApp returns the i-th distinct valid application, stamped as intake
 // would stamp it.
-func newApp(t *testing.T, cat *enrollment.Catalog, i int) *enrollment.Application {
+func newApp(t testing.TB, cat *enrollment.Catalog, i int) *enrollment.Application {
 	t.Helper()
 	f := validForm()
 	dob := time.Date(2021, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC)
@@ -30,7 +30,7 @@ func newApp(t *testing.T, cat *enrollment.Catalog, i int) *enrollment.Applicatio
 	return a
 }
 
-func newStore(t *testing.T) (*enrollment.Store, *enrollment.Catalog) {
+func newStore(t testing.TB) (*enrollment.Store, *enrollment.Catalog) {
 	t.Helper()
 	store := enrollment.NewStore(testenv.DB(t))
 	if err := store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
@@ -228,5 +228,50 @@ func TestStatusLookupUsesIndexes(t *testing.T) {
 	}
 	if _, err := store.Status(ctx, enrollment.NewTrackingCode()); !errors.Is(err, enrollment.ErrNotFound) {
 		t.Errorf("Status(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+// TestSkippedLookupsUseUniqueIndexes: a redelivered batch is looked up by
+// the primary key and by the child's unique key even on a table just
+// filled and never analyzed, as after a surge. The lookup by child once
+// went through applications_choice1 there and read every application of
+// the level and year for each row.
+func TestSkippedLookupsUseUniqueIndexes(t *testing.T) {
+	t.Parallel()
+	store, cat := newStore(t)
+	ctx := t.Context()
+	const n = 3000
+	apps := make([]*enrollment.Application, 0, n)
+	for i := range n {
+		apps = append(apps, newApp(t, cat, i))
+	}
+	for i := 0; i < n; i += 1000 {
+		if _, err := store.SaveBatch(ctx, apps[i:i+1000]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		query, arg, index string
+	}{
+		{enrollment.SkippedByIDQuery, "{" + apps[1].ID + "," + apps[2].ID + "}", "applications_pkey"},
+		{enrollment.SkippedByChildQuery, "{" + apps[1].Child.IDNumber + "," + apps[2].Child.IDNumber + "}", "applications_child_id_number_level_school_year_key"},
+	} {
+		var plan []string
+		if err := store.DB().SelectContext(ctx, &plan, "EXPLAIN "+c.query, c.arg); err != nil {
+			t.Fatal(err)
+		}
+		if text := strings.Join(plan, "\n"); !strings.Contains(text, c.index) || strings.Contains(text, "Seq Scan") {
+			t.Errorf("plan of %s does not use %s alone:\n%s", c.query, c.index, text)
+		}
+	}
+	// And a redelivery of the last batch resolves every row as stored.
+	res, err := store.SaveBatch(ctx, apps[n-1000:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Outcome != enrollment.OutcomeAlreadyStored {
+			t.Fatalf("redelivered [%d] = %+v, want already stored", i, r)
+		}
 	}
 }

@@ -608,3 +608,23 @@ func TestSubmitLimited(t *testing.T) {
 		t.Errorf("no limit = %v", err)
 	}
 }
+
+// TestWorkerRecreatesLostGroup: the worker makes sure of its consumer
+// group once, not before every read, so it must make it again when Redis
+// loses the stream (a restart without its data) while it runs.
+func TestWorkerRecreatesLostGroup(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.runWorker(t, intake.WorkerConfig{BatchSize: 10, Block: 50 * time.Millisecond}, nil)
+	if _, err := b.queue.Submit(t.Context(), b.app(t, 1)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first registration stored", func() bool { return b.count(t, `SELECT count(*) FROM applications`) == 1 })
+	if err := b.rdb.Del(t.Context(), b.keys.Stream()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.queue.Submit(t.Context(), b.app(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the registration after the loss stored", func() bool { return b.count(t, `SELECT count(*) FROM applications`) == 2 })
+}

@@ -115,6 +115,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		ownPending  = true
 		backoff     time.Duration
 		nextReclaim time.Time
+		// The group is made sure of at the start and after a failed read
+		// (Redis restarted without its data, or the stream was deleted),
+		// not before every read: a batch costs one read and one pipeline.
+		ensureGroup = true
 	)
 	for ctx.Err() == nil {
 		if backoff > 0 {
@@ -123,15 +127,19 @@ func (w *Worker) Run(ctx context.Context) error {
 				break
 			}
 		}
-		if err := EnsureGroup(ctx, w.rdb, w.cfg.Keys); err != nil {
-			w.log.Warn("intake: redis unavailable", "err", err)
-			backoff = grow(backoff)
-			continue
+		if ensureGroup {
+			if err := EnsureGroup(ctx, w.rdb, w.cfg.Keys); err != nil {
+				w.log.Warn("intake: redis unavailable", "err", err)
+				backoff = grow(backoff)
+				continue
+			}
+			ensureGroup = false
 		}
 		if now := time.Now(); now.After(nextReclaim) {
 			nextReclaim = now.Add(w.cfg.ReclaimEvery)
 			if err := w.reclaim(ctx); err != nil {
 				w.log.Warn("intake: reclaim failed", "err", err)
+				ensureGroup = true
 			}
 		}
 		id, block := ">", w.cfg.Block
@@ -152,6 +160,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			if ctx.Err() == nil {
 				w.log.Warn("intake: read failed", "err", err)
 				backoff = grow(backoff)
+				ensureGroup = true
 			}
 			continue
 		}
