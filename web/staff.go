@@ -85,8 +85,6 @@ func (s *server) staffRoute(more ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
 	return append([]echo.MiddlewareFunc{noStore, s.session, s.authenticate, s.requireStaff, s.checkCSRF}, more...)
 }
 
-type savedKey struct{}
-
 // session loads the request's staff session (scs's LoadAndSave, by hand:
 // scs wraps net/http handlers, and echo writes its answers, errors
 // included, after a handler returns). The session is saved and its cookie
