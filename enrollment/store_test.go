@@ -30,7 +30,7 @@ func newApp(t *testing.T, cat *enrollment.Catalog, i int) *enrollment.Applicatio
 	return a
 }
 
-func newStore(t *testing.T) (*enrollment.Store, *enrollment.Catalog) {
+func newStore(t testing.TB) (*enrollment.Store, *enrollment.Catalog) {
 	t.Helper()
 	store := enrollment.NewStore(testenv.DB(t))
 	if err := store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
