@@ -139,6 +139,14 @@ func TestVoidFreesChild(t *testing.T) {
 	if err != nil || out[0].Outcome != enrollment.OutcomeInserted {
 		t.Fatalf("application after the void: %+v %v, want inserted", out, err)
 	}
+	// A further registration is a duplicate of the live application, never
+	// of the voided one.
+	fourth := newApp(t, cat, 20)
+	fourth.ID, fourth.TrackingCode = "00000000-0000-7000-8000-999999999997", enrollment.NewTrackingCode()
+	out, err = store.SaveBatch(ctx, []*enrollment.Application{fourth})
+	if err != nil || out[0].Outcome != enrollment.OutcomeDuplicate || out[0].FirstTrackingCode != third.TrackingCode {
+		t.Errorf("registration after the new one: %+v %v, want a duplicate of %s", out, err, third.TrackingCode)
+	}
 	v, err := store.Status(ctx, a.TrackingCode)
 	if err != nil || v.Status != enrollment.StatusVoided {
 		t.Errorf("voided code answers %+v %v, want voided", v, err)

@@ -281,7 +281,7 @@ RETURNING tracking_code, stored_at`
 func (s *Store) resolveSkipped(ctx context.Context, tx *sqlx.Tx, apps []*Application, missing []int, out []Stored) error {
 	const q = `
 SELECT a.id, a.tracking_code, a.stored_at FROM applications a
-WHERE a.id = $1 OR (a.child_id_number = $2 AND a.level = $3 AND a.school_year = $4)
+WHERE a.id = $1 OR (a.child_id_number = $2 AND a.level = $3 AND a.school_year = $4 AND a.status <> 'voided')
 ORDER BY a.id = $1 DESC LIMIT 1`
 	const qDup = `
 INSERT INTO duplicate_submissions (tracking_code, application_id, submitted_at) VALUES ($1, $2, $3)
