@@ -111,6 +111,22 @@ const (
 // normalized application (without ID and tracking code). It returns an
 // *Error: CodeInvalid with every problem found, or CodeWindowClosed.
 func (c *Catalog) Check(f *Form, now time.Time) (*Application, error) {
+	return c.check(f, now, true)
+}
+
+// CheckDirect is Check for a registration staff make in person (direct
+// registration, after the online window): every check is made, except
+// that the window, which must exist for the level and year, may be
+// closed.
+func (c *Catalog) CheckDirect(f *Form, now time.Time) (*Application, error) {
+	return c.check(f, now, false)
+}
+
+// WindowClosedError is the refusal of a registration or correction sent
+// at now, outside the window w (CodeWindowClosed).
+func WindowClosedError(w Window, now time.Time) *Error { return windowClosed(w, now) }
+
+func (c *Catalog) check(f *Form, now time.Time, requireOpen bool) (*Application, error) {
 	v := &checker{}
 	a := &Application{Registration: Registration{
 		Level:         f.Level,
@@ -243,7 +259,7 @@ func (c *Catalog) Check(f *Form, now time.Time) (*Application, error) {
 			MessageEN: "the registration is not valid; please correct the fields listed",
 			Problems:  v.problems}
 	}
-	if !win.Open(now) {
+	if requireOpen && !win.Open(now) {
 		return nil, windowClosed(win, now)
 	}
 	return a, nil

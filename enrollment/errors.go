@@ -25,6 +25,7 @@ const (
 	CodeInternal     Code = "internal"           // a fault of ours, never of the client's input
 	CodeUnauthorized Code = "unauthorized"       // no staff session, or a sign-in with wrong credentials
 	CodeForbidden    Code = "forbidden"          // a staff session that may not do this (scope, role or CSRF token)
+	CodeConflict     Code = "conflict"           // the application's state does not allow this change (e.g. accepting a returned one)
 )
 
 // Problem is one thing wrong with one field of a registration.
@@ -47,8 +48,10 @@ type Error struct {
 	// (also for a staff account locked after failed sign-ins).
 	RetryAfter time.Duration
 	// TrackingCode, when set, is shown with a link to its status. It is
-	// never set with CodeDuplicate: a refusal reveals nothing of the
-	// child's existing application to whoever sent the second form.
+	// never set with CodeDuplicate on a public route: a refusal reveals
+	// nothing of the child's existing application to whoever sent the
+	// second form. A direct registration by staff who cover the existing
+	// application may carry it (see web's registerDirect).
 	TrackingCode string
 }
 

@@ -27,6 +27,7 @@ const (
 	StatusPlaced    Status = "placed"
 	StatusConfirmed Status = "confirmed"
 	StatusDeclined  Status = "declined"
+	StatusVoided    Status = "voided" // ended by the school or authority after checking papers; the child may register again
 )
 
 // StatusPendingVerification is received, except that the population
@@ -40,8 +41,9 @@ var statusText = map[Status][2]string{
 	StatusReceived:  {"Hồ sơ đã được lưu, chờ nhà trường xét duyệt", "stored, waiting for the school's review"},
 	StatusNotStored: {"Hồ sơ không lưu được vào hệ thống và không được tính; vui lòng đăng ký lại cho trẻ, hoặc liên hệ nhà trường", "the application could not be stored and does not count; please register the child again, or contact the school"},
 	StatusDuplicate: {"Trẻ đã có hồ sơ đăng ký trước đó; hồ sơ này không được tính. Mã tra cứu của hồ sơ đó được gửi lại đến số điện thoại phụ huynh đã khai lần đầu; nếu cần, hãy mang giấy tờ của trẻ đến trường", "the child already had an application; this one does not count. Its tracking code is sent again to the guardian phone given the first time; if need be, take the child's papers to the school"},
-	StatusReturned:  {"Nhà trường trả lại hồ sơ để bổ sung", "returned by the school to be completed"},
+	StatusReturned:  {"Nhà trường trả lại hồ sơ để bổ sung; xem lý do, sửa và gửi lại hồ sơ trong thời gian đăng ký", "returned by the school to be completed; read the reason, correct the application and send it again while registration is open"},
 	StatusAccepted:  {"Nhà trường đã duyệt hồ sơ", "accepted by the school"},
+	StatusVoided:    {"Hồ sơ đã bị hủy sau khi nhà trường hoặc cơ quan quản lý kiểm tra giấy tờ; hồ sơ này không được tính. Liên hệ nhà trường nếu cần; trẻ có thể được đăng ký lại", "voided after the school or the authority checked the papers; this application does not count. Contact the school if need be; the child may be registered again"},
 	StatusPlaced:    {"Đã có kết quả phân tuyến", "placed"},
 	StatusConfirmed: {"Đã xác nhận nhập học", "enrollment confirmed"},
 	StatusDeclined:  {"Đã từ chối nhập học", "enrollment declined"},
@@ -56,17 +58,20 @@ var statusText = map[Status][2]string{
 // moments, until a worker stores it) it shows only the code, the state
 // and the submission time.
 type StatusView struct {
-	TrackingCode      string     `json:"tracking_code"`
-	Status            Status     `json:"status"`
-	StatusText        string     `json:"status_text"`
-	StatusTextEN      string     `json:"status_text_en"`
-	Level             Level      `json:"level,omitempty"`
-	SchoolYear        int        `json:"school_year,omitempty"`
-	Child             string     `json:"child,omitempty"`
-	Choices           []string   `json:"choices,omitempty"`
-	SubmittedAt       time.Time  `json:"submitted_at"`
-	ReceivedAt        *time.Time `json:"received_at,omitempty"`
-	FirstTrackingCode string     `json:"-"` // a duplicate's first code: never shown, see Store.Status
+	TrackingCode string     `json:"tracking_code"`
+	Status       Status     `json:"status"`
+	StatusText   string     `json:"status_text"`
+	StatusTextEN string     `json:"status_text_en"`
+	Level        Level      `json:"level,omitempty"`
+	SchoolYear   int        `json:"school_year,omitempty"`
+	Child        string     `json:"child,omitempty"`
+	Choices      []string   `json:"choices,omitempty"`
+	SubmittedAt  time.Time  `json:"submitted_at"`
+	ReceivedAt   *time.Time `json:"received_at,omitempty"`
+	// ReturnReason is why the school returned the application, written
+	// for the parent; set only while it is returned.
+	ReturnReason      string `json:"return_reason,omitempty"`
+	FirstTrackingCode string `json:"-"` // a duplicate's first code: never shown, see Store.Status
 }
 
 // NewStatusView returns the view of an application in a state. An
@@ -91,6 +96,12 @@ func NewStatusView(a *Application, st Status, receivedAt time.Time) StatusView {
 	v.SetStatus(st)
 	return v
 }
+
+// Known reports whether st is one of the states an application may be in.
+func (st Status) Known() bool { _, ok := statusText[st]; return ok }
+
+// Text returns the status's description in Vietnamese and English.
+func (st Status) Text() (vi, en string) { t := statusText[st]; return t[0], t[1] }
 
 // SetStatus sets the status and its texts.
 func (v *StatusView) SetStatus(st Status) {
@@ -124,12 +135,12 @@ func MaskName(full string) string {
 // row comes back.
 const statusQuery = `
 SELECT a.tracking_code, a.status, a.level, a.school_year, a.child_name, a.choices, a.submitted_at, a.stored_at,
-       ''
+       '', a.status_reason
 FROM applications a
 WHERE a.tracking_code = $1
 UNION ALL
 SELECT a.tracking_code, a.status, a.level, a.school_year, a.child_name, a.choices, a.submitted_at, a.stored_at,
-       d.tracking_code
+       d.tracking_code, ''
 FROM duplicate_submissions d JOIN applications a ON a.id = d.application_id
 WHERE d.tracking_code = $1`
 
@@ -145,8 +156,9 @@ func (s *Store) Status(ctx context.Context, code string) (StatusView, error) {
 		dupCode  string
 		choices  pq.StringArray
 		realCode string
+		reason   string
 	)
-	err := s.db.QueryRowContext(ctx, q, code).Scan(&realCode, &status, &v.Level, &v.SchoolYear, &name, &choices, &v.SubmittedAt, &stored, &dupCode)
+	err := s.db.QueryRowContext(ctx, q, code).Scan(&realCode, &status, &v.Level, &v.SchoolYear, &name, &choices, &v.SubmittedAt, &stored, &dupCode, &reason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return StatusView{}, ErrNotFound
 	}
@@ -169,5 +181,8 @@ func (s *Store) Status(ctx context.Context, code string) (StatusView, error) {
 	}
 	v.TrackingCode = realCode
 	v.SetStatus(Status(status))
+	if v.Status == StatusReturned {
+		v.ReturnReason = reason
+	}
 	return v, nil
 }

@@ -317,7 +317,7 @@ const (
 	skippedByIDQuery    = `SELECT id, tracking_code, stored_at FROM applications WHERE id = ANY(CAST($1 AS uuid[]))`
 	skippedByChildQuery = `
 SELECT id, tracking_code, stored_at, child_id_number, level, school_year FROM applications
-WHERE child_id_number = ANY(CAST($1 AS text[]))`
+WHERE child_id_number = ANY(CAST($1 AS text[])) AND status <> 'voided'`
 )
 
 // resolveSkipped finds out why rows were skipped: already stored under

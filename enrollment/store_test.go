@@ -254,7 +254,7 @@ func TestSkippedLookupsUseUniqueIndexes(t *testing.T) {
 		query, arg, index string
 	}{
 		{enrollment.SkippedByIDQuery, "{" + apps[1].ID + "," + apps[2].ID + "}", "applications_pkey"},
-		{enrollment.SkippedByChildQuery, "{" + apps[1].Child.IDNumber + "," + apps[2].Child.IDNumber + "}", "applications_child_id_number_level_school_year_key"},
+		{enrollment.SkippedByChildQuery, "{" + apps[1].Child.IDNumber + "," + apps[2].Child.IDNumber + "}", "applications_one_per_child"},
 	} {
 		var plan []string
 		if err := store.DB().SelectContext(ctx, &plan, "EXPLAIN "+c.query, c.arg); err != nil {

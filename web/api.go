@@ -228,8 +228,12 @@ func (s *server) checkRegistration(c echo.Context) (*enrollment.Application, str
 	return app, "", nil
 }
 
-// applicationStatus answers from the status document in Redis, or from
-// PostgreSQL for codes Redis no longer holds.
+// applicationStatus answers from the status document in Redis while it
+// says queued (only Redis knows the application then), and otherwise from
+// PostgreSQL, which holds the truth once an application is stored: a
+// school's decision shows at once. The Redis document is answered when
+// PostgreSQL does not know the code (a registration dropped from the dead
+// letters, not_stored) or does not answer.
 func (s *server) applicationStatus(c echo.Context) error {
 	code, ok := enrollment.NormalizeTrackingCode(c.Param("code"))
 	if !ok {
@@ -240,6 +244,12 @@ func (s *server) applicationStatus(c echo.Context) error {
 	ctx := c.Request().Context()
 	doc, ok, err := s.Intake.Status(ctx, code)
 	if err == nil && ok {
+		if preferStored(doc) {
+			if view, serr := s.Store.Status(ctx, code); serr == nil {
+				c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+				return c.JSON(http.StatusOK, view)
+			}
+		}
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		return c.JSONBlob(http.StatusOK, doc)
 	}

@@ -27,6 +27,7 @@ var statusOf = map[enrollment.Code]int{
 	enrollment.CodeInternal:     http.StatusInternalServerError,
 	enrollment.CodeUnauthorized: http.StatusUnauthorized,
 	enrollment.CodeForbidden:    http.StatusForbidden,
+	enrollment.CodeConflict:     http.StatusConflict,
 }
 
 type errorBody struct {

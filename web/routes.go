@@ -21,5 +21,13 @@ func (s *server) routes(e *echo.Echo) {
 	api.GET("/session", s.currentSession, s.staffRoute()...)
 	api.DELETE("/session", s.logout, s.staffRoute()...)
 
+	// Review and direct registration. A parent corrects a returned
+	// application as the holder of its tracking code.
+	api.PUT("/applications/:code", s.correctApplication, noStore, s.limit(RateLimit{RegisterLimit, s.RegisterPerMinute}))
+	api.GET("/applications/:code/review", s.reviewFile, s.staffRoute()...)
+	api.POST("/applications/:code/review", s.decide, s.staffRoute()...)
+	api.GET("/schools/:code/applications", s.listApplicants, s.staffRoute()...)
+	api.POST("/schools/:code/applications", s.registerDirect, s.staffRoute()...)
+
 	s.pages(e)
 }
