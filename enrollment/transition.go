@@ -19,11 +19,6 @@ const (
 	ActorCity      ActorRole = "city"
 )
 
-// staffRole reports whether r is one of the staff roles.
-func (r ActorRole) staffRole() bool {
-	return r == ActorSchool || r == ActorAuthority || r == ActorCity
-}
-
 // Actor is who made a transition, as the audit keeps it: a staff username
 // with its role, or ActorParent with the name "parent".
 type Actor struct {
