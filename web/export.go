@@ -67,8 +67,19 @@ func (s *server) exportQuery(c echo.Context) (enrollment.ApplicantQuery, error) 
 	if err := s.authorizeSchool(c, code); err != nil {
 		return enrollment.ApplicantQuery{}, err
 	}
-	return applicantFilter(c, code)
+	q, err := applicantFilter(c, code)
+	if err != nil {
+		return q, err
+	}
+	// The server's write timeout is sized for JSON answers; a school's
+	// whole list on a slow mobile link may take longer. A writer that
+	// cannot move its deadline keeps the server's.
+	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Now().Add(exportWriteTime))
+	return q, nil
 }
+
+// exportWriteTime is how long a client has to download an export.
+const exportWriteTime = 5 * time.Minute
 
 // exportName is the download's file name: the school, the level when the
 // list is narrowed to one, and the day of the export on Vietnam's clock,
