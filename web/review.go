@@ -50,28 +50,11 @@ func (s *server) listApplicants(c echo.Context) error {
 	if err := s.authorizeSchool(c, code); err != nil {
 		return err
 	}
-	q := enrollment.ApplicantQuery{School: code, Level: enrollment.Level(c.QueryParam("level")),
-		Status: enrollment.Status(c.QueryParam("status")), Category: enrollment.ResidenceCategory(c.QueryParam("category")),
-		Q: c.QueryParam("q"), Page: 1, PerPage: 50}
-	if q.Level != "" && !q.Level.Valid() {
-		return badQuery("level", "Tham số level phải là một trong: mg3, mg4, mg5, lop1, lop6", "query parameter level must be one of mg3, mg4, mg5, lop1, lop6")
+	q, err := applicantFilter(c, code)
+	if err != nil {
+		return err
 	}
-	if q.Status != "" && !q.Status.Known() {
-		return badQuery("status", "Tham số status không phải một trạng thái hồ sơ", "query parameter status is not an application status")
-	}
-	if q.Category != "" && !q.Category.Valid() {
-		return badQuery("category", "Tham số category phải là dt1, dt2, dt3 hoặc dt4", "query parameter category must be dt1, dt2, dt3 or dt4")
-	}
-	if p := c.QueryParam("priority"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || n > 3 {
-			return badQuery("priority", "Tham số priority phải từ 0 đến 3", "query parameter priority must be 0 to 3")
-		}
-		q.Priority = &n
-	}
-	if len([]rune(q.Q)) > 100 {
-		return badQuery("q", "Từ khóa tìm kiếm dài quá 100 ký tự", "the search text is longer than 100 characters")
-	}
+	q.Page, q.PerPage = 1, 50
 	for _, p := range []struct {
 		name string
 		to   *int
@@ -90,6 +73,35 @@ func (s *server) listApplicants(c echo.Context) error {
 		return staffUnavailable()
 	}
 	return c.JSON(http.StatusOK, page)
+}
+
+// applicantFilter reads the filters of a school's applicant list (level,
+// status, category, priority, q) from the query string; the list and its
+// exports share them. A bad value is 400.
+func applicantFilter(c echo.Context, school string) (enrollment.ApplicantQuery, error) {
+	q := enrollment.ApplicantQuery{School: school, Level: enrollment.Level(c.QueryParam("level")),
+		Status: enrollment.Status(c.QueryParam("status")), Category: enrollment.ResidenceCategory(c.QueryParam("category")),
+		Q: c.QueryParam("q")}
+	if q.Level != "" && !q.Level.Valid() {
+		return q, badQuery("level", "Tham số level phải là một trong: mg3, mg4, mg5, lop1, lop6", "query parameter level must be one of mg3, mg4, mg5, lop1, lop6")
+	}
+	if q.Status != "" && !q.Status.Known() {
+		return q, badQuery("status", "Tham số status không phải một trạng thái hồ sơ", "query parameter status is not an application status")
+	}
+	if q.Category != "" && !q.Category.Valid() {
+		return q, badQuery("category", "Tham số category phải là dt1, dt2, dt3 hoặc dt4", "query parameter category must be dt1, dt2, dt3 or dt4")
+	}
+	if p := c.QueryParam("priority"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > 3 {
+			return q, badQuery("priority", "Tham số priority phải từ 0 đến 3", "query parameter priority must be 0 to 3")
+		}
+		q.Priority = &n
+	}
+	if len([]rune(q.Q)) > 100 {
+		return q, badQuery("q", "Từ khóa tìm kiếm dài quá 100 ký tự", "the search text is longer than 100 characters")
+	}
+	return q, nil
 }
 
 // reviewHead loads the application a review route names and checks that

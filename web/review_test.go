@@ -41,7 +41,7 @@ type reviewSite struct {
 	n       atomic.Int64 // children made so far
 }
 
-func newReviewSite(t *testing.T) *reviewSite {
+func newReviewSite(t testing.TB) *reviewSite {
 	t.Helper()
 	ctx := t.Context()
 	now := time.Now()
@@ -123,7 +123,7 @@ type client struct {
 	name string
 }
 
-func (s *reviewSite) anonymous(t *testing.T) *client {
+func (s *reviewSite) anonymous(t testing.TB) *client {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +131,7 @@ func (s *reviewSite) anonymous(t *testing.T) *client {
 	return &client{http: &http.Client{Jar: jar}, name: "anonymous"}
 }
 
-func (s *reviewSite) signIn(t *testing.T, user string) *client {
+func (s *reviewSite) signIn(t testing.TB, user string) *client {
 	t.Helper()
 	c := s.anonymous(t)
 	c.name = user
@@ -149,7 +149,7 @@ type reply struct {
 	body   map[string]any
 }
 
-func (s *reviewSite) do(t *testing.T, c *client, method, path string, body any) reply {
+func (s *reviewSite) do(t testing.TB, c *client, method, path string, body any) reply {
 	t.Helper()
 	var r io.Reader
 	if body != nil {

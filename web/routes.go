@@ -28,6 +28,8 @@ func (s *server) routes(e *echo.Echo) {
 	api.POST("/applications/:code/review", s.decide, s.staffRoute()...)
 	api.GET("/schools/:code/applications", s.listApplicants, s.staffRoute()...)
 	api.POST("/schools/:code/applications", s.registerDirect, s.staffRoute()...)
+	api.GET("/schools/:code/applications.csv", s.exportCSV, s.staffRoute()...)
+	api.GET("/schools/:code/applications.xlsx", s.exportXLSX, s.staffRoute()...)
 
 	s.pages(e)
 }
