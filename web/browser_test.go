@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -727,6 +729,23 @@ func TestNotFoundPage(t *testing.T) {
 			tb.shoot("not-found")
 		})
 	}
+}
+
+// TestRegisterWithoutJavaScript: with scripts off the form cannot work, and
+// says so, in Vietnamese and English.
+func TestRegisterWithoutJavaScript(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	tb := s.newTab(t, phone412)
+	tb.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return chromedp.Void{}, err
+	})
+	tb.open("/dang-ky.html")
+	if got := tb.text("main"); !strings.Contains(got, "Biểu mẫu cần JavaScript") || !strings.Contains(got, "This form needs JavaScript") {
+		t.Errorf("page without JavaScript = %q, want it to say the form needs JavaScript", got)
+	}
+	tb.shoot("no-javascript")
 }
 
 // TestPagesServed checks the pages and their assets are served, so a
