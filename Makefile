@@ -12,7 +12,10 @@ REDIS_URL ?= redis://$(REDIS_HOST):$(REDIS_PORT)/0
 HTTP_ADDR ?= :8080
 export DATABASE_URL REDIS_URL HTTP_ADDR PGHOST PGPORT REDIS_HOST REDIS_PORT
 
-.PHONY: run build services test lint bench fuzz faults clean
+SERVE_PIDFILE := bin/serve.pid
+export SERVE_PIDFILE BIN
+
+.PHONY: run stop build services test lint bench fuzz faults clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tuyensinh
@@ -24,7 +27,13 @@ services:
 run: build services
 	$(BIN) migrate
 	$(BIN) seed --demo
-	LOG_FORMAT=text METRICS_ADDR=$${METRICS_ADDR:-127.0.0.1:9091} $(BIN) serve
+	echo $$$$ > $(SERVE_PIDFILE); LOG_FORMAT=text METRICS_ADDR=$${METRICS_ADDR:-127.0.0.1:9091} exec $(BIN) serve
+
+# Stop what make run started: the serve process (its pid in bin/serve.pid),
+# and PostgreSQL and Redis if scripts/services.sh started them itself (their
+# data under $TUYENSINH_DATA); servers it found running are left alone.
+stop:
+	./scripts/stop.sh
 
 # Every test against the real PostgreSQL and Redis (started if needed),
 # the browser tests in Debian's Chromium (installed if needed).

@@ -5,7 +5,8 @@
 # with AOF (appendfsync everysec) and noeviction; with TUYENSINH_BROWSER=1
 # also Debian's chromium for the browser tests. Idempotent; prints what it
 # does. Data of servers it starts lives under $TUYENSINH_DATA
-# (default /var/tmp/tuyensinh).
+# (default /var/tmp/tuyensinh), with Redis' pid in redis/redis.pid, so that
+# scripts/stop.sh (make stop) stops those and no others.
 set -euo pipefail
 
 PGHOST=${PGHOST:-127.0.0.1}
@@ -84,7 +85,7 @@ ensure_redis() {
 	say "starting Redis on $REDIS_HOST:$REDIS_PORT with AOF (everysec), noeviction ($dir)"
 	as_root redis-server --daemonize yes --bind "$REDIS_HOST" --port "$REDIS_PORT" --dir "$dir" \
 		--appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save '' \
-		--logfile "$dir/redis.log"
+		--logfile "$dir/redis.log" --pidfile "$dir/redis.pid"
 	for _ in $(seq 50); do redis_ping && return; sleep 0.1; done
 	say "Redis did not start; see $dir/redis.log"
 	exit 1

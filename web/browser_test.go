@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -44,6 +46,8 @@ type viewport struct {
 var (
 	desktop = viewport{"desktop", 1280, 900, false}
 	phone   = viewport{"phone", 390, 844, true}
+	// phone412 is a common Android width (Pixel 7, Galaxy S).
+	phone412 = viewport{"phone412", 412, 915, true}
 )
 
 // site is a running service with the demo city and a browser to visit it.
@@ -429,6 +433,8 @@ func TestRegisterAndFollowStatus(t *testing.T) {
 			}
 			if got := tb.text("#result"); !strings.Contains(got, "Hãy ghi lại mã này") || !strings.Contains(got, "Sao chép mã") {
 				t.Errorf("result = %q, want advice to write the code down and a copy button", got)
+			} else if n := strings.Count(got, "Đã tiếp nhận hồ sơ"); n != 1 {
+				t.Errorf("result = %q says %q %d times, want once", got, "Đã tiếp nhận hồ sơ", n)
 			}
 			tb.shoot("submitted")
 
@@ -516,17 +522,29 @@ func TestRegisterWrongIDNumber(t *testing.T) {
 func TestRegisterEveryProblemAtItsField(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
-	tb := s.newTab(t, desktop)
+	for _, v := range []viewport{desktop, phone412} {
+		t.Run(v.name, func(t *testing.T) { everyProblemAtItsField(t, s, v) })
+	}
+}
+
+func everyProblemAtItsField(t *testing.T, s *site, v viewport) {
+	tb := s.newTab(t, v)
 	tb.open("/dang-ky.html?level=lop1")
 	tb.waitFor("the schools", `document.querySelectorAll("#choice-0 option").length > 1`, 10*time.Second)
+	tb.shoot("blank")
 	tb.do(chromedp.Click(chromedp.ID("submit-btn")))
 	tb.text("#problem-list")
 	links := eval[[]string](tb, `Array.from(document.querySelectorAll("#problem-list li")).map(li => li.querySelector("a[data-focus]") ? li.querySelector("a").dataset.focus : "UNMAPPED: " + li.textContent)`)
-	want := []string{"child-full_name", "dob-day", "child-id_number", "sex-male", "perm-ward", "guardian-full_name", "guardian-relation", "guardian-phone", "choice-0", "consent"}
-	for _, id := range want {
-		if !contains(links, id) {
-			t.Errorf("summary links to %v, want a link to #%s", links, id)
+	// In the order of the form.
+	want := []string{"child-full_name", "child-id_number", "dob-day", "sex-male", "perm-ward", "guardian-full_name", "guardian-relation", "guardian-phone", "choice-0", "consent"}
+	var got []string
+	for _, l := range links {
+		if contains(want, l) && !contains(got, l) {
+			got = append(got, l)
 		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("summary links to %v, want links to %v in this order", links, want)
 	}
 	for _, l := range links {
 		if strings.HasPrefix(l, "UNMAPPED") {
@@ -535,6 +553,18 @@ func TestRegisterEveryProblemAtItsField(t *testing.T) {
 	}
 	if n := eval[int](tb, `document.querySelectorAll(".field.has-error").length`); n != len(links) {
 		t.Errorf("%d fields marked wrong, want %d (one per problem)", n, len(links))
+	}
+	// Only the required choice is marked, not the optional ones.
+	if marked := eval[[]string](tb, `Array.from(document.querySelectorAll("#choice-rows [aria-invalid]")).map(n => n.id)`); len(marked) != 1 || marked[0] != "choice-0" {
+		t.Errorf("choices marked wrong: %v, want only choice-0", marked)
+	}
+	// Each field's message names its own field: the permanent ward's does
+	// not speak of the current residence.
+	if got := tb.text("#perm-ward-error"); strings.Contains(got, "hiện tại") || !strings.Contains(got, "thường trú") {
+		t.Errorf("error at the permanent ward = %q, want it to name the permanent residence", got)
+	}
+	if hidden := eval[bool](tb, `document.getElementById("perm-ward-req").hidden`); hidden {
+		t.Error("the permanent ward is not marked required while it is also the current residence")
 	}
 	tb.shoot("empty")
 
@@ -679,6 +709,43 @@ func TestHomePage(t *testing.T) {
 			tb.shoot("form-empty")
 		})
 	}
+}
+
+// TestNotFoundPage: a mistyped address shows a page in the site's layout,
+// in Vietnamese and English, with a way home.
+func TestNotFoundPage(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	for _, v := range []viewport{desktop, phone412} {
+		t.Run(v.name, func(t *testing.T) {
+			tb := s.newTab(t, v)
+			tb.open("/dang-ki")
+			if got := tb.text("main"); !strings.Contains(got, "Không tìm thấy trang") || !strings.Contains(got, "Page not found") {
+				t.Errorf("page = %q, want it to say the page was not found", got)
+			}
+			if href := eval[string](tb, `document.getElementById("home-link").getAttribute("href")`); href != "/" {
+				t.Errorf("home link = %q, want /", href)
+			}
+			tb.shoot("not-found")
+		})
+	}
+}
+
+// TestRegisterWithoutJavaScript: with scripts off the form cannot work, and
+// says so, in Vietnamese and English.
+func TestRegisterWithoutJavaScript(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	tb := s.newTab(t, phone412)
+	tb.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return chromedp.Void{}, err
+	})
+	tb.open("/dang-ky.html")
+	if got := tb.text("main"); !strings.Contains(got, "Biểu mẫu cần JavaScript") || !strings.Contains(got, "This form needs JavaScript") {
+		t.Errorf("page without JavaScript = %q, want it to say the form needs JavaScript", got)
+	}
+	tb.shoot("no-javascript")
 }
 
 // TestPagesServed checks the pages and their assets are served, so a

@@ -43,7 +43,8 @@ type errorDetail struct {
 	StatusURL    string               `json:"status_url,omitempty"`
 }
 
-// errorHandler writes every error as JSON in one shape. Errors that are not
+// errorHandler writes every error as JSON in one shape, except a 404 for a
+// browser outside the API, which gets the site's "page not found" page. Errors that are not
 // *enrollment.Error or echo's own are faults of ours: logged once, and
 // answered 500 without detail.
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
@@ -72,6 +73,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			Problems: e.Problems, TrackingCode: e.TrackingCode}}
 		if e.TrackingCode != "" {
 			body.Error.StatusURL = statusURL(e.TrackingCode)
+		}
+		if status == http.StatusNotFound && wantsHTML(c.Request()) {
+			_ = c.HTMLBlob(status, renderedNotFound) // no body on HEAD: net/http drops it
+			return
 		}
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(status)

@@ -47,6 +47,7 @@
     fillGroupSelect($("perm-group"), "");
     fillGroupSelect($("cur-group"), "");
     renderChoices();
+    markPermanentWard();
     wire();
   }
 
@@ -336,6 +337,12 @@
     hint.textContent = msg;
   }
 
+  // The permanent ward is required while it is also the current residence
+  // (the current residence's ward is required); otherwise it may be empty.
+  function markPermanentWard() {
+    $("perm-ward-req").hidden = !$("same-as").checked;
+  }
+
   // ---------- wiring ----------
 
   function wire() {
@@ -350,11 +357,13 @@
       if (outside) same.checked = false;
       same.disabled = outside;
       $("current-residence").hidden = same.checked;
+      markPermanentWard();
       renderChoices();
     });
     $("perm-group").addEventListener("change", () => renderChoices());
     $("same-as").addEventListener("change", () => {
       $("current-residence").hidden = $("same-as").checked;
+      markPermanentWard();
       renderChoices();
     });
     $("cur-ward").addEventListener("change", () => {
@@ -519,7 +528,12 @@
     if (body.status === "repeated") {
       $("result-title").replaceChildren("Hồ sơ này đã được gửi trước đó ", en("This registration was already sent", true));
     }
-    $("result-message").replaceChildren(body.message || "", " ", en(body.message_en || "", true));
+    // The title already says the registration was received: the server's
+    // message is shown without repeating it.
+    const msg = (body.message || "").replace(/^Đã tiếp nhận hồ sơ[.\s]*/, "");
+    const msgEN = (body.message_en || "").replace(/^registration accepted[.\s]*/i, "");
+    $("result-message").replaceChildren(msg, " ", en(msgEN, true));
+    $("result-message").hidden = !msg && !msgEN;
     const out = $("result-code");
     out.textContent = formatCode(code);
     out.dataset.code = code;
@@ -556,14 +570,28 @@
   function target(field) {
     let m = /^choices\[(\d+)\]$/.exec(field);
     if (m) return state.choiceSelects[Number(m[1])] || document.querySelector('[data-field="choices"]');
+    // "choose at least one school" and "too many": choice 1, the one
+    // required, not the optional ones.
+    if (field === "choices") return $("choice-0") || document.querySelector('[data-field="choices"]');
     if (field === "school_year") field = "level";
     m = /^residence\.current\.(\w+)$/.exec(field);
     if (m && $("same-as").checked) field = "residence.permanent." + m[1];
     return document.querySelector(`[data-field="${CSS.escape(field)}"]`);
   }
 
+  // ownWords rewords a problem of the current residence shown at the
+  // permanent residence's field ("same as" ticked): each field's message
+  // names that field.
+  function ownWords(p) {
+    if (!$("same-as").checked || !/^residence\.current\./.test(p.field)) return p;
+    return Object.assign({}, p, {
+      message: p.message.replace("nơi ở hiện tại", "nơi thường trú"),
+      message_en: p.message_en.replace("current residence", "permanent residence"),
+    });
+  }
+
   function showProblems(err) {
-    const problems = err.problems || [];
+    const problems = (err.problems || []).map(ownWords);
     const items = [];
     const seen = new Set();
     for (const p of problems) {
@@ -577,12 +605,16 @@
       seen.add(key);
       const focusID = t ? (t.matches("input,select,textarea") ? t.id : (t.querySelector("input,select,textarea") || {}).id) : "";
       const text = `${label}: ${p.message}`;
-      items.push(el("li", {}, focusID ? el("a", { href: "#" + focusID, "data-focus": focusID }, text) : text));
+      items.push({ at: t, li: el("li", {}, focusID ? el("a", { href: "#" + focusID, "data-focus": focusID }, text) : text) });
     }
+    // The summary lists the problems in the order of the form, not of
+    // the server's checks; those without a field come last.
+    items.sort((a, b) => !a.at || !b.at ? !a.at - !b.at
+      : a.at === b.at ? 0 : a.at.compareDocumentPosition(b.at) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1);
     showAlert("error", err.message || "Hồ sơ chưa hợp lệ", err.message_en || "The registration is not valid",
       el("p", {}, `Có ${items.length} mục cần sửa. Hồ sơ chưa được gửi; sửa các mục dưới đây rồi bấm gửi lại.`,
         en(` ${items.length} item(s) to correct. Nothing was saved yet.`, true)),
-      el("ul", { id: "problem-list" }, items));
+      el("ul", { id: "problem-list" }, items.map((x) => x.li)));
     alertBox.querySelectorAll("a[data-focus]").forEach((a) => a.addEventListener("click", (e) => {
       e.preventDefault();
       const n = $(a.dataset.focus);
