@@ -89,16 +89,7 @@ func setupWith(t *testing.T, opt options) *site {
 		t.Fatalf("new queue: %v", err)
 	}
 	if !opt.noWorker {
-		wctx, stop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		worker := intake.NewWorker(rdb, store, intake.WorkerConfig{Keys: keys, Consumer: "w", Block: 200 * time.Millisecond}, metrics)
-		go func() { done <- worker.Run(wctx) }()
-		t.Cleanup(func() {
-			stop()
-			if err := <-done; err != nil {
-				t.Errorf("worker: %v", err)
-			}
-		})
+		runWorker(t, rdb, store, keys, metrics, 200*time.Millisecond)
 	}
 
 	srv := httptest.NewServer(web.NewServer(web.Deps{

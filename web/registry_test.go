@@ -80,16 +80,7 @@ func newRegistrySite(t *testing.T, verify, queued bool, reg func(db *sqlx.DB) en
 			t.Fatal(err)
 		}
 		in = q
-		wctx, stop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		w := intake.NewWorker(rdb, store, intake.WorkerConfig{Keys: keys, Consumer: "w", Block: 200 * time.Millisecond}, metrics)
-		go func() { done <- w.Run(wctx) }()
-		t.Cleanup(func() {
-			stop()
-			if err := <-done; err != nil {
-				t.Errorf("worker: %v", err)
-			}
-		})
+		runWorker(t, rdb, store, keys, metrics, 200*time.Millisecond)
 	}
 	srv := httptest.NewServer(web.NewServer(web.Deps{
 		Catalog:  func() *enrollment.Catalog { return cat },

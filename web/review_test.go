@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -74,16 +73,7 @@ func newReviewSite(t testing.TB) *reviewSite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	w := intake.NewWorker(rdb, store, intake.WorkerConfig{Keys: keys, Consumer: "w", Block: 100 * time.Millisecond}, metrics)
-	go func() { done <- w.Run(wctx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("worker: %v", err)
-		}
-	})
+	runWorker(t, rdb, store, keys, metrics, 100*time.Millisecond)
 	srv := httptest.NewServer(web.NewServer(web.Deps{
 		Catalog:  func() *enrollment.Catalog { return cat },
 		Intake:   q,
