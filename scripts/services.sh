@@ -2,7 +2,7 @@
 # Makes sure PostgreSQL and Redis answer on loopback, starting them when
 # they do not: PostgreSQL from Debian's postgresql-15 binaries (initdb as the
 # postgres user), Redis from Debian's redis-server (installed if missing),
-# with AOF (appendfsync everysec) and noeviction; with TUYENSINH_BROWSER=1
+# with AOF (appendfsync always: a 202 survives a crash) and noeviction; with TUYENSINH_BROWSER=1
 # also Debian's chromium for the browser tests. Idempotent; prints what it
 # does. Data of servers it starts lives under $TUYENSINH_DATA
 # (default /var/tmp/tuyensinh), with Redis' pid in redis/redis.pid, so that
@@ -82,9 +82,9 @@ ensure_redis() {
 	fi
 	local dir=$DATA/redis
 	as_root mkdir -p "$dir"
-	say "starting Redis on $REDIS_HOST:$REDIS_PORT with AOF (everysec), noeviction ($dir)"
+	say "starting Redis on $REDIS_HOST:$REDIS_PORT with AOF (always), noeviction ($dir)"
 	as_root redis-server --daemonize yes --bind "$REDIS_HOST" --port "$REDIS_PORT" --dir "$dir" \
-		--appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save '' \
+		--appendonly yes --appendfsync always --maxmemory-policy noeviction --save '' \
 		--logfile "$dir/redis.log" --pidfile "$dir/redis.pid"
 	for _ in $(seq 50); do redis_ping && return; sleep 0.1; done
 	say "Redis did not start; see $dir/redis.log"

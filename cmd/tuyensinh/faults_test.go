@@ -139,10 +139,7 @@ func faultServerKill(t *testing.T) faultRow {
 	addr := freePort(t)
 	api := r.serve("api", addr, nil)
 	b := newBurst(r.year, "http://"+addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	done := make(chan struct{})
-	go func() { b.run(ctx, 0, 4000, 16, 5*time.Millisecond); close(done) }()
+	done := b.background(t, 0, 4000, 16, 5*time.Millisecond)
 	untilAccepted(t, b, 1000, time.Minute)
 	api.kill9()
 	time.Sleep(time.Second)
@@ -182,10 +179,7 @@ func faultWorkerKill(t *testing.T) faultRow {
 	r.serve("api", addr, []string{"-workers=false"})
 	a := r.start("A", []string{"worker"}, "INTAKE_BATCH=200")
 	b := newBurst(r.year, "http://"+addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	done := make(chan struct{})
-	go func() { b.run(ctx, 0, 4000, 16, 5*time.Millisecond); close(done) }()
+	done := b.background(t, 0, 4000, 16, 5*time.Millisecond)
 	untilAccepted(t, b, 1000, time.Minute)
 	// Kill A while it holds a batch it has read and not acknowledged.
 	var held int64
@@ -225,10 +219,7 @@ func faultRedisKill(t *testing.T, fsync string) faultRow {
 	addr := freePort(t)
 	r.serve("api", addr, nil)
 	b := newBurst(r.year, "http://"+addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	done := make(chan struct{})
-	go func() { b.run(ctx, 0, 4000, 16, 5*time.Millisecond); close(done) }()
+	done := b.background(t, 0, 4000, 16, 5*time.Millisecond)
 	untilAccepted(t, b, 1000, time.Minute)
 	red.p.kill9()
 	time.Sleep(2 * time.Second)
@@ -238,8 +229,21 @@ func faultRedisKill(t *testing.T, fsync string) faultRow {
 		t.Error(err)
 	}
 	row := r.tally("", b, 0)
-	row.Note = "process killed; a host crash can lose up to ~1s of 202s with everysec, none with always"
-	row.check(t, b, 0)
+	if fsync == "always" {
+		row.Note = "process killed: nothing answered 202 may be lost"
+		row.check(t, b, 0)
+		return row
+	}
+	// With everysec Redis may postpone writing the append-only file for up
+	// to two seconds while an fsync is still running (a busy disk), and
+	// still answers: a crash then loses what it acknowledged meanwhile. The
+	// README says so and recommends always for a window; this line only
+	// measures what everysec lost.
+	row.Note = "process killed; measured, not required: everysec may lose up to ~2s of 202s when the disk is busy"
+	row.checkRest(t, b, 0)
+	if row.Duplicates != 0 {
+		t.Errorf("%d duplicate applications", row.Duplicates)
+	}
 	return row
 }
 
@@ -253,10 +257,7 @@ func faultRedisStall(t *testing.T) faultRow {
 	addr := freePort(t)
 	r.serve("api", addr, nil)
 	b := newBurst(r.year, "http://"+addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	done := make(chan struct{})
-	go func() { b.run(ctx, 0, 1_000_000, 8, 50*time.Millisecond); close(done) }()
+	done := b.background(t, 0, 1_000_000, 8, 50*time.Millisecond)
 	untilAccepted(t, b, 200, time.Minute)
 
 	red.p.signal(syscall.SIGSTOP)
