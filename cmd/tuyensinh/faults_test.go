@@ -432,3 +432,14 @@ func faultScaleOut(t *testing.T) faultRow {
 	row.check(t, b, 0)
 	return row
 }
+
+// background runs b.run in the background for at most three minutes and
+// returns a channel closed when it is done; the run is cancelled, and
+// waited for, when the test ends.
+func (b *burst) background(t *testing.T, from, to, conc int, pace time.Duration) <-chan struct{} {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	done := make(chan struct{})
+	go func() { b.run(ctx, from, to, conc, pace); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return done
+}

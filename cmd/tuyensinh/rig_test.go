@@ -219,17 +219,6 @@ func newBurst(year int, urls ...string) *burst {
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 }
 
-// background runs b.run in the background for at most three minutes and
-// returns a channel closed when it is done; the run is cancelled, and
-// waited for, when the test ends.
-func (b *burst) background(t *testing.T, from, to, conc int, pace time.Duration) <-chan struct{} {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	done := make(chan struct{})
-	go func() { b.run(ctx, from, to, conc, pace); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return done
-}
-
 // run sends forms from..to-1 with conc parents at once, each pausing pace
 // between forms, and returns when all are answered or ctx is done.
 func (b *burst) run(ctx context.Context, from, to, conc int, pace time.Duration) {
