@@ -24,10 +24,11 @@ const (
 	StatusNotStored Status = "not_stored" // accepted but never stored (dropped from the dead letters by an operator); the child may register again
 	StatusReturned  Status = "returned"   // returned by the school with a reason to fix
 	StatusAccepted  Status = "accepted"   // accepted by the school after review
-	StatusPlaced    Status = "placed"
-	StatusConfirmed Status = "confirmed"
-	StatusDeclined  Status = "declined"
-	StatusVoided    Status = "voided" // ended by the school or authority after checking papers; the child may register again
+	StatusPlaced    Status = "placed"     // given a seat by a published placement run; the parent confirms or declines it
+	StatusUnplaced  Status = "unplaced"   // in a published run but given no seat; a later round may place it
+	StatusConfirmed Status = "confirmed"  // the parent (or the school, in person) confirmed the seat
+	StatusDeclined  Status = "declined"   // the seat was declined, or not confirmed by the deadline; it is offered in the next round
+	StatusVoided    Status = "voided"     // ended by the school or authority after checking papers; the child may register again
 )
 
 // StatusPendingVerification is received, except that the population
@@ -47,6 +48,7 @@ var statusText = map[Status][2]string{
 	StatusPlaced:    {"Đã có kết quả phân tuyến", "placed"},
 	StatusConfirmed: {"Đã xác nhận nhập học", "enrollment confirmed"},
 	StatusDeclined:  {"Đã từ chối nhập học", "enrollment declined"},
+	StatusUnplaced:  {"Chưa được xếp chỗ trong vòng này; trẻ sẽ được xét ở vòng tiếp theo", "not given a seat in this round; the child is considered in the next round"},
 
 	StatusPendingVerification: {"Hồ sơ đã được lưu; chưa đối chiếu được với Cơ sở dữ liệu quốc gia về dân cư, nhà trường sẽ kiểm tra khi xét duyệt",
 		"stored; not yet checked against the national population database: the school checks it during the review"},

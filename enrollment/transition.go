@@ -36,6 +36,13 @@ type Actor struct {
 //     required, which the parent reads on the status page.
 //   - returned → received: the holder of the tracking code (the parent)
 //     corrects the file and sends it again, while the window is open.
+//   - accepted (or, for a run that included unreviewed files, received or
+//     pending_verification) → placed or unplaced: publishing a placement
+//     run (authority or city); unplaced → placed in a later round.
+//   - placed → confirmed or declined: the parent, or the school recording
+//     what the parent said in person. placed → declined also when the
+//     confirmation deadline passed unconfirmed (authority or city, when the
+//     next round is published).
 //   - received, returned or accepted → voided: the reviewing staff ends an
 //     application after checking papers (a registration made by someone who
 //     is not the child's guardian, say), with a reason, required. The file
@@ -62,6 +69,16 @@ var transitions = map[Transition][]ActorRole{
 	{StatusPendingVerification, StatusVoided}:   {ActorSchool, ActorAuthority, ActorCity},
 	{StatusReturned, StatusVoided}:              {ActorSchool, ActorAuthority, ActorCity},
 	{StatusAccepted, StatusVoided}:              {ActorSchool, ActorAuthority, ActorCity},
+
+	{StatusAccepted, StatusPlaced}:              {ActorAuthority, ActorCity},
+	{StatusReceived, StatusPlaced}:              {ActorAuthority, ActorCity},
+	{StatusPendingVerification, StatusPlaced}:   {ActorAuthority, ActorCity},
+	{StatusAccepted, StatusUnplaced}:            {ActorAuthority, ActorCity},
+	{StatusReceived, StatusUnplaced}:            {ActorAuthority, ActorCity},
+	{StatusPendingVerification, StatusUnplaced}: {ActorAuthority, ActorCity},
+	{StatusUnplaced, StatusPlaced}:              {ActorAuthority, ActorCity},
+	{StatusPlaced, StatusConfirmed}:             {ActorParent, ActorSchool},
+	{StatusPlaced, StatusDeclined}:              {ActorParent, ActorSchool, ActorAuthority, ActorCity},
 }
 
 // needsReason reports whether a move to st must say why.

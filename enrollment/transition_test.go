@@ -15,7 +15,7 @@ func TestCheckTransition(t *testing.T) {
 	t.Parallel()
 	states := []enrollment.Status{enrollment.StatusQueued, enrollment.StatusReceived, enrollment.StatusPendingVerification,
 		enrollment.StatusDuplicate, enrollment.StatusNotStored, enrollment.StatusReturned, enrollment.StatusAccepted,
-		enrollment.StatusPlaced, enrollment.StatusConfirmed, enrollment.StatusDeclined, enrollment.StatusVoided}
+		enrollment.StatusPlaced, enrollment.StatusUnplaced, enrollment.StatusConfirmed, enrollment.StatusDeclined, enrollment.StatusVoided}
 	roles := []enrollment.ActorRole{enrollment.ActorParent, enrollment.ActorSchool, enrollment.ActorAuthority, enrollment.ActorCity}
 	staffOnly := "school authority city"
 	// from>to → the roles that may make it; every other pair is a conflict.
@@ -29,6 +29,15 @@ func TestCheckTransition(t *testing.T) {
 		"pending_verification>voided":   staffOnly,
 		"returned>voided":               staffOnly,
 		"accepted>voided":               staffOnly,
+		"accepted>placed":               "authority city",
+		"received>placed":               "authority city",
+		"pending_verification>placed":   "authority city",
+		"accepted>unplaced":             "authority city",
+		"received>unplaced":             "authority city",
+		"pending_verification>unplaced": "authority city",
+		"unplaced>placed":               "authority city",
+		"placed>confirmed":              "parent school",
+		"placed>declined":               "parent school authority city",
 	}
 	for _, from := range states {
 		for _, to := range states {
