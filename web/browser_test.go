@@ -25,6 +25,7 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
+	"github.com/tuyensinh/tuyensinh/postgres"
 	"github.com/tuyensinh/tuyensinh/web"
 )
 
@@ -96,6 +97,7 @@ func setupWith(t *testing.T, opt options) *site {
 		Catalog:  func() *enrollment.Catalog { return cat },
 		Intake:   queue,
 		Store:    store,
+		DB:       postgres.New(store.DB()),
 		Metrics:  metrics,
 		Gatherer: prometheus.NewRegistry(),
 	}))

@@ -17,6 +17,7 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
+	"github.com/tuyensinh/tuyensinh/postgres"
 	"github.com/tuyensinh/tuyensinh/web"
 )
 
@@ -86,6 +87,7 @@ func newRegistrySite(t *testing.T, verify, queued bool, reg func(db *sqlx.DB) en
 		Catalog:  func() *enrollment.Catalog { return cat },
 		Intake:   in,
 		Store:    store,
+		DB:       postgres.New(store.DB()),
 		Metrics:  metrics,
 		Gatherer: prometheus.NewRegistry(),
 		Registry: reg(db),

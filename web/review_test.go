@@ -20,6 +20,7 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
+	"github.com/tuyensinh/tuyensinh/postgres"
 	"github.com/tuyensinh/tuyensinh/web"
 )
 
@@ -78,6 +79,7 @@ func newReviewSite(t testing.TB) *reviewSite {
 		Catalog:  func() *enrollment.Catalog { return cat },
 		Intake:   q,
 		Store:    store,
+		DB:       postgres.New(store.DB()),
 		Metrics:  metrics,
 		Gatherer: prometheus.NewRegistry(),
 		Staff:    st,

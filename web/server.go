@@ -17,14 +17,19 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
+	"github.com/tuyensinh/tuyensinh/postgres"
 )
 
 // Deps is everything the server needs. Catalog returns the current
 // reference data (refreshed in the background by the caller).
 type Deps struct {
-	Catalog  func() *enrollment.Catalog
-	Intake   Intake
-	Store    *enrollment.Store
+	Catalog func() *enrollment.Catalog
+	Intake  Intake
+	Store   *enrollment.Store
+	// DB is the PostgreSQL store of placement runs, reference data edits and
+	// parents' results (package postgres, the home of the service's SQL;
+	// Store's queries move there too).
+	DB       *postgres.DB
 	Metrics  *intake.Metrics
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger

@@ -25,6 +25,7 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
+	"github.com/tuyensinh/tuyensinh/postgres"
 	"github.com/tuyensinh/tuyensinh/web"
 )
 
@@ -228,6 +229,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Catalog:  current.Load,
 		Intake:   in,
 		Store:    a.store,
+		DB:       postgres.New(a.db),
 		Metrics:  a.met,
 		Gatherer: a.reg,
 		Logger:   a.log,
