@@ -17,7 +17,7 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
-	"github.com/tuyensinh/tuyensinh/postgres"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 )
 
 // Deps is everything the server needs. Catalog returns the current

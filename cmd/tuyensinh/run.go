@@ -25,7 +25,7 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
-	"github.com/tuyensinh/tuyensinh/postgres"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/web"
 )
 
