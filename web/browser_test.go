@@ -24,8 +24,8 @@ import (
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
-	"github.com/tuyensinh/tuyensinh/internal/testenv"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
+	"github.com/tuyensinh/tuyensinh/internal/testenv"
 	"github.com/tuyensinh/tuyensinh/web"
 )
 
