@@ -75,7 +75,7 @@ func setupWith(t *testing.T, opt options) *site {
 	db := testenv.DB(t)
 	rdb, prefix := testenv.Redis(t)
 
-	store := enrollment.NewStore(db)
+	store := postgres.New(db)
 	if err := store.SaveReference(ctx, enrollment.DemoReference(time.Now())); err != nil {
 		t.Fatalf("seed demo city: %v", err)
 	}
@@ -96,8 +96,7 @@ func setupWith(t *testing.T, opt options) *site {
 	srv := httptest.NewServer(web.NewServer(web.Deps{
 		Catalog:  func() *enrollment.Catalog { return cat },
 		Intake:   queue,
-		Store:    store,
-		DB:       postgres.New(store.DB()),
+		DB:       store,
 		Metrics:  metrics,
 		Gatherer: prometheus.NewRegistry(),
 	}))

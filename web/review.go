@@ -67,7 +67,7 @@ func (s *server) listApplicants(c echo.Context) error {
 			*p.to = n
 		}
 	}
-	page, err := s.Store.Applicants(c.Request().Context(), q)
+	page, err := s.DB.Applicants(c.Request().Context(), q)
 	if err != nil {
 		s.Logger.Warn("applicant list not loaded", "school", code, "err", err)
 		return staffUnavailable()
@@ -115,7 +115,7 @@ func (s *server) reviewHead(c echo.Context) (enrollment.Head, error) {
 	if !ok {
 		return enrollment.Head{}, enrollment.ErrNotFound
 	}
-	h, err := s.Store.Head(c.Request().Context(), code)
+	h, err := s.DB.Head(c.Request().Context(), code)
 	if err != nil {
 		return enrollment.Head{}, s.storeError(err, "application not loaded")
 	}
@@ -161,7 +161,7 @@ func (s *server) reviewFile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.Store.File(c.Request().Context(), h.TrackingCode)
+	f, err := s.DB.File(c.Request().Context(), h.TrackingCode)
 	if err != nil {
 		return s.storeError(err, "application file not loaded")
 	}
@@ -208,7 +208,7 @@ func (s *server) decide(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	authorize := func(h enrollment.Head) error { return s.mayReview(ctx, u, h) }
-	h, err := s.Store.Transition(ctx, code, to, actorOf(u), d.Reason, authorize)
+	h, err := s.DB.Transition(ctx, code, to, actorOf(u), d.Reason, authorize)
 	if err != nil {
 		return s.storeError(err, "decision not stored")
 	}
@@ -263,7 +263,7 @@ func (s *server) correctApplication(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	h, err := s.Store.Head(ctx, code)
+	h, err := s.DB.Head(ctx, code)
 	if err != nil {
 		return s.publicStoreError(err)
 	}
@@ -279,10 +279,10 @@ func (s *server) correctApplication(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.Correct(ctx, code, app); err != nil {
+	if err := s.DB.Correct(ctx, code, app); err != nil {
 		return s.publicStoreError(err)
 	}
-	view, err := s.Store.Status(ctx, code)
+	view, err := s.DB.Status(ctx, code)
 	if err != nil {
 		return s.publicStoreError(err)
 	}
@@ -334,7 +334,7 @@ func (s *server) registerDirect(c echo.Context) error {
 			Problems:  []enrollment.Problem{{Field: "choices", Message: "Thiếu trường đang đăng ký", MessageEN: "the registering school is missing"}}}
 	}
 	ctx := c.Request().Context()
-	res, err := s.Store.RegisterDirect(ctx, app, actorOf(u), now)
+	res, err := s.DB.RegisterDirect(ctx, app, actorOf(u), now)
 	if err != nil {
 		var e *enrollment.Error
 		if errors.As(err, &e) && e.Code == enrollment.CodeDuplicate && res.Existing != nil {

@@ -33,7 +33,7 @@ const reviewPassword = "review demo password"
 type reviewSite struct {
 	url     string
 	db      *sqlx.DB
-	store   *enrollment.Store
+	store   *postgres.DB
 	cat     *enrollment.Catalog
 	window  enrollment.Window
 	schoolB enrollment.Offer
@@ -46,7 +46,7 @@ func newReviewSite(t testing.TB) *reviewSite {
 	ctx := t.Context()
 	now := time.Now()
 	db := testenv.DB(t)
-	store := enrollment.NewStore(db)
+	store := postgres.New(db)
 	if err := store.SaveReference(ctx, enrollment.DemoReference(now)); err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +78,7 @@ func newReviewSite(t testing.TB) *reviewSite {
 	srv := httptest.NewServer(web.NewServer(web.Deps{
 		Catalog:  func() *enrollment.Catalog { return cat },
 		Intake:   q,
-		Store:    store,
-		DB:       postgres.New(store.DB()),
+		DB:       store,
 		Metrics:  metrics,
 		Gatherer: prometheus.NewRegistry(),
 		Staff:    st,

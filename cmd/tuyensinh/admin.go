@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
 	"github.com/tuyensinh/tuyensinh/migrations"
 )
@@ -97,7 +98,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	for i := range ref.Windows {
 		ref.Windows[i].VerifyRegistry = slices.Contains(verifyLevels, ref.Windows[i].Level)
 	}
-	store := enrollment.NewStore(db)
+	store := postgres.New(db)
 	if err := store.SaveReference(ctx, ref); err != nil {
 		return err
 	}
@@ -158,5 +159,5 @@ func openDatabase(ctx context.Context, getenv func(string) string) (*sqlx.DB, er
 	if err := checkDatabaseURL(url); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	return enrollment.Open(ctx, url, 2)
+	return postgres.Open(ctx, url, 2)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
@@ -28,7 +29,7 @@ func TestDeadLettersCommand(t *testing.T) {
 	}
 	defer db.Close()
 	now := time.Now()
-	if err := enrollment.NewStore(db).SaveReference(t.Context(), enrollment.DemoReference(now)); err != nil {
+	if err := postgres.New(db).SaveReference(t.Context(), enrollment.DemoReference(now)); err != nil {
 		t.Fatal(err)
 	}
 	rdb, prefix := testenv.Redis(t)
