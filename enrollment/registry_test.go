@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 )
 
 // fakeRegistry answers with a fixed verdict or error and counts the calls.
@@ -35,7 +36,7 @@ func (r *fakeRegistry) Verify(ctx context.Context, q enrollment.RegistryQuery) (
 // verifyingCatalog is testCatalog with the lop1 window verifying
 // registrations.
 func verifyingCatalog(on bool) *enrollment.Catalog {
-	ref := enrollment.DemoReference(testNow)
+	ref := democity.Reference(testNow)
 	for i := range ref.Windows {
 		ref.Windows[i].VerifyRegistry = on && ref.Windows[i].Level == enrollment.LevelLop1
 	}
@@ -155,17 +156,17 @@ func TestSameName(t *testing.T) {
 	}
 }
 
-// TestDemoPopulation: the demo register is the same on every run, its ID
+// TestDemoPopulation: the demo register (democity.Population) is the same on every run, its ID
 // numbers are distinct and agree with the dates of birth, and every child
 // in it can be registered for its level.
 func TestDemoPopulation(t *testing.T) {
 	t.Parallel()
-	people := enrollment.DemoPopulation(testNow)
-	if want := 3 * enrollment.DemoPopulationPerLevel; len(people) != want {
-		t.Fatalf("DemoPopulation() has %d people, want %d", len(people), want)
+	people := democity.Population(testNow)
+	if want := 3 * democity.PopulationPerLevel; len(people) != want {
+		t.Fatalf("democity.Population() has %d people, want %d", len(people), want)
 	}
-	if diff := cmp.Diff(people, enrollment.DemoPopulation(testNow)); diff != "" {
-		t.Fatalf("DemoPopulation() differs between calls:\n%s", diff)
+	if diff := cmp.Diff(people, democity.Population(testNow)); diff != "" {
+		t.Fatalf("democity.Population() differs between calls:\n%s", diff)
 	}
 	cat := testCatalog()
 	seen := map[string]bool{}

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
@@ -76,7 +77,7 @@ func setupWith(t *testing.T, opt options) *site {
 	rdb, prefix := testenv.Redis(t)
 
 	store := postgres.New(db)
-	if err := store.SaveReference(ctx, enrollment.DemoReference(time.Now())); err != nil {
+	if err := store.SaveReference(ctx, democity.Reference(time.Now())); err != nil {
 		t.Fatalf("seed demo city: %v", err)
 	}
 	cat, err := store.LoadCatalog(ctx)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
@@ -48,14 +49,14 @@ func newRegistrySite(t *testing.T, verify, queued bool, reg func(db *sqlx.DB) en
 	now := time.Now()
 	db := testenv.DB(t)
 	store := postgres.New(db)
-	ref := enrollment.DemoReference(now)
+	ref := democity.Reference(now)
 	for i := range ref.Windows {
 		ref.Windows[i].VerifyRegistry = verify && ref.Windows[i].Level == enrollment.LevelLop1
 	}
 	if err := store.SaveReference(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
-	people := enrollment.DemoPopulation(now)
+	people := democity.Population(now)
 	if err := store.SavePopulation(ctx, people); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
@@ -47,7 +48,7 @@ func newReviewSite(t testing.TB) *reviewSite {
 	now := time.Now()
 	db := testenv.DB(t)
 	store := postgres.New(db)
-	if err := store.SaveReference(ctx, enrollment.DemoReference(now)); err != nil {
+	if err := store.SaveReference(ctx, democity.Reference(now)); err != nil {
 		t.Fatal(err)
 	}
 	cat, err := store.LoadCatalog(ctx)

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
@@ -40,7 +41,7 @@ func setup(t *testing.T) *bundle {
 	t.Helper()
 	b := &bundle{db: testenv.DB(t)}
 	b.store = postgres.New(b.db)
-	if err := b.store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+	if err := b.store.SaveReference(t.Context(), democity.Reference(testNow)); err != nil {
 		t.Fatal(err)
 	}
 	var err error
@@ -457,7 +458,7 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	defer direct.Close()
 	store := postgres.New(direct)
-	if err := store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+	if err := store.SaveReference(t.Context(), democity.Reference(testNow)); err != nil {
 		t.Fatal(err)
 	}
 	proxy := testenv.NewProxy(t, pgAddr(t))

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
@@ -38,7 +39,7 @@ func proxiedDatabase(t *testing.T) *proxied {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { direct.Close() })
-	if err := postgres.New(direct).SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+	if err := postgres.New(direct).SaveReference(t.Context(), democity.Reference(testNow)); err != nil {
 		t.Fatal(err)
 	}
 	proxy := testenv.NewProxy(t, pgAddr(t))

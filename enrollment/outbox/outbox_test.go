@@ -15,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
@@ -35,7 +36,7 @@ func setup(t *testing.T) *bundle {
 	t.Helper()
 	b := &bundle{db: testenv.DB(t)}
 	b.store = postgres.New(b.db)
-	if err := b.store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+	if err := b.store.SaveReference(t.Context(), democity.Reference(testNow)); err != nil {
 		t.Fatal(err)
 	}
 	var err error

@@ -6,7 +6,7 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment"
 )
 
-// testNow is inside the demo windows (DemoReference at testNow).
+// testNow is inside the demo windows (democity.Reference at testNow).
 var testNow = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 
 // validForm returns a registration that passes every check at testNow: a

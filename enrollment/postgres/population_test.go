@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
@@ -18,7 +19,7 @@ import (
 func registerDB(t *testing.T) (*sqlx.DB, []enrollment.Person) {
 	t.Helper()
 	db := testenv.DB(t)
-	people := enrollment.DemoPopulation(testNow)
+	people := democity.Population(testNow)
 	store := postgres.New(db)
 	if err := store.SavePopulation(t.Context(), people); err != nil {
 		t.Fatal(err)
@@ -82,7 +83,7 @@ func TestPopulationRegisterUnavailable(t *testing.T) {
 	}
 	defer db.Close()
 	proxy.Down()
-	p := enrollment.DemoPopulation(testNow)[0]
+	p := democity.Population(testNow)[0]
 	ctx, cancel := context.WithTimeout(t.Context(), enrollment.RegistryTimeout)
 	defer cancel()
 	v, err := postgres.NewPopulationRegister(db).Verify(ctx, enrollment.RegistryQuery{ChildIDNumber: p.IDNumber, ChildName: p.FullName, DateOfBirth: p.DateOfBirth})
@@ -128,7 +129,7 @@ func TestSavePendingVerification(t *testing.T) {
 func TestVerifyRegistrySurvives(t *testing.T) {
 	t.Parallel()
 	store := postgres.New(testenv.DB(t))
-	ref := enrollment.DemoReference(testNow)
+	ref := democity.Reference(testNow)
 	for i := range ref.Windows {
 		ref.Windows[i].VerifyRegistry = ref.Windows[i].Level == enrollment.LevelLop1
 	}

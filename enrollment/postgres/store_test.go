@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
@@ -34,7 +35,7 @@ func newApp(t testing.TB, cat *enrollment.Catalog, i int) *enrollment.Applicatio
 func newStore(t testing.TB) (*postgres.DB, *enrollment.Catalog) {
 	t.Helper()
 	store := postgres.New(testenv.DB(t))
-	if err := store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+	if err := store.SaveReference(t.Context(), democity.Reference(testNow)); err != nil {
 		t.Fatal(err)
 	}
 	cat, err := store.LoadCatalog(t.Context())
@@ -47,7 +48,7 @@ func newStore(t testing.TB) (*postgres.DB, *enrollment.Catalog) {
 func TestSaveReferenceAndCatalog(t *testing.T) {
 	t.Parallel()
 	store, cat := newStore(t)
-	ref := enrollment.DemoReference(testNow)
+	ref := democity.Reference(testNow)
 	if got, want := len(cat.Offers(enrollment.LevelLop1, 2027)), countLevel(ref, enrollment.LevelLop1); got != want || got == 0 {
 		t.Errorf("lop1 offers = %d, want %d", got, want)
 	}

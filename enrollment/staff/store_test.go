@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
@@ -232,7 +233,7 @@ func TestSeedDemo(t *testing.T) {
 	db := testenv.DB(t)
 	ctx := t.Context()
 	now := time.Date(2027, 7, 1, 9, 0, 0, 0, time.UTC)
-	ref := enrollment.DemoReference(now)
+	ref := democity.Reference(now)
 	if err := postgres.New(db).SaveReference(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
