@@ -14,6 +14,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
 	"github.com/tuyensinh/tuyensinh/migrations"
 )
@@ -93,18 +95,18 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	now := time.Now()
-	ref := enrollment.DemoReference(now)
+	ref := democity.Reference(now)
 	for i := range ref.Windows {
 		ref.Windows[i].VerifyRegistry = slices.Contains(verifyLevels, ref.Windows[i].Level)
 	}
-	store := enrollment.NewStore(db)
+	store := postgres.New(db)
 	if err := store.SaveReference(ctx, ref); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "demo city loaded: %s, %d wards, %d school offers, windows %d-%d open until %s\n",
 		ref.Authority.Name, len(ref.Wards), len(ref.Offers), ref.Windows[0].SchoolYear, ref.Windows[0].SchoolYear+1,
 		ref.Windows[0].ClosesAt.Format(time.RFC3339))
-	people := enrollment.DemoPopulation(now)
+	people := democity.Population(now)
 	if err := store.SavePopulation(ctx, people); err != nil {
 		return err
 	}
@@ -114,7 +116,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	p := people[0]
 	fmt.Fprintf(stdout, "demo population register: %d children (%d per level: mg5, lop1, lop6), e.g. %s %s born %s, mother %s; windows verifying registrations: %s\n",
-		len(people), enrollment.DemoPopulationPerLevel, p.IDNumber, p.FullName, p.DateOfBirth, p.GuardianIDNumbers[0], verifying)
+		len(people), democity.PopulationPerLevel, p.IDNumber, p.FullName, p.DateOfBirth, p.GuardianIDNumbers[0], verifying)
 	// Staff accounts (issue 8): one per ward and school, and the city's.
 	password := getenv("DEMO_PASSWORD")
 	if password == "" {
@@ -158,5 +160,5 @@ func openDatabase(ctx context.Context, getenv func(string) string) (*sqlx.DB, er
 	if err := checkDatabaseURL(url); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	return enrollment.Open(ctx, url, 2)
+	return postgres.Open(ctx, url, 2)
 }

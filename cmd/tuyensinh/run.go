@@ -80,14 +80,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // app holds the connections every long-running command needs.
 type app struct {
-	cfg   config
-	log   *slog.Logger
-	db    *sqlx.DB
-	rdb   *redis.Client
-	store *enrollment.Store
-	reg   *prometheus.Registry
-	met   *intake.Metrics
-	keys  intake.Keys
+	cfg  config
+	log  *slog.Logger
+	db   *sqlx.DB
+	rdb  *redis.Client
+	pg   *postgres.DB // the store on db
+	reg  *prometheus.Registry
+	met  *intake.Metrics
+	keys intake.Keys
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {
@@ -144,13 +144,13 @@ func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	a.rdb = redis.NewClient(ropt)
 	// PostgreSQL may be down: the API keeps taking registrations and the
 	// workers wait for it.
-	db, err := enrollment.OpenLazy(cfg.DatabaseURL, cfg.DBMaxConns)
+	db, err := postgres.OpenLazy(cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
 		a.rdb.Close()
 		return nil, err
 	}
 	a.db = db
-	a.store = enrollment.NewStore(db)
+	a.pg = postgres.New(db)
 	a.reg = prometheus.NewRegistry()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.met = intake.NewMetrics(a.reg)
@@ -165,7 +165,7 @@ func (a *app) close() {
 
 func (a *app) workers(ctx context.Context, g *errgroup.Group) {
 	for i := range a.cfg.Workers {
-		w := intake.NewWorker(a.rdb, a.store, intake.WorkerConfig{
+		w := intake.NewWorker(a.rdb, a.pg, intake.WorkerConfig{
 			Keys:          a.keys,
 			Consumer:      fmt.Sprintf("%s-%d", a.cfg.Consumer, i),
 			BatchSize:     a.cfg.BatchSize,
@@ -211,7 +211,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var in web.Intake
 	switch a.cfg.IntakeMode {
 	case "direct":
-		in = intake.NewDirect(a.store, a.met)
+		in = intake.NewDirect(a.pg, a.met)
 		a.log.Warn("INTAKE_MODE=direct: registrations are inserted inside each request, without the Redis buffer")
 	default:
 		if a.cfg.HMACKey == "" {
@@ -228,8 +228,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	handler := web.NewServer(web.Deps{
 		Catalog:  current.Load,
 		Intake:   in,
-		Store:    a.store,
-		DB:       postgres.New(a.db),
+		DB:       a.pg,
 		Metrics:  a.met,
 		Gatherer: a.reg,
 		Logger:   a.log,
@@ -239,10 +238,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			}
 			return intake.Ping(ctx, a.rdb, time.Second)
 		},
-		Database: func(ctx context.Context) error { return enrollment.Ping(ctx, a.db) },
+		Database: func(ctx context.Context) error { return postgres.Ping(ctx, a.db) },
 		// Population register (issue 7, item 4): the demo city's table,
 		// asked only for windows that verify registrations.
-		Registry: enrollment.NewPopulationRegister(a.db),
+		Registry: postgres.NewPopulationRegister(a.db),
 
 		RateLimiter:       web.NewRateLimiter(a.rdb, a.cfg.RedisPrefix, a.cfg.RedisTimeout, a.log),
 		RegisterPerMinute: a.cfg.RateLimitRegister,
@@ -285,7 +284,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			case <-gctx.Done():
 				return nil
 			case <-t.C:
-				if c, err := a.store.LoadCatalog(gctx); err != nil {
+				if c, err := a.pg.LoadCatalog(gctx); err != nil {
 					a.log.Warn("catalog refresh failed; keeping the last one", "err", err)
 				} else {
 					current.Store(c)
@@ -458,14 +457,14 @@ func goServe(ctx context.Context, g *errgroup.Group, srv *http.Server) {
 // keeps a copy in Redis. While PostgreSQL is down it takes that copy, so
 // intake starts anyway.
 func (a *app) catalog(ctx context.Context, migrate bool) (*enrollment.Catalog, error) {
-	pgErr := enrollment.Ping(ctx, a.db)
+	pgErr := postgres.Ping(ctx, a.db)
 	if pgErr == nil {
 		if migrate {
 			if err := migrateUp(ctx, a.db, a.log); err != nil {
 				return nil, err
 			}
 		}
-		c, err := a.store.LoadCatalog(ctx)
+		c, err := a.pg.LoadCatalog(ctx)
 		if err != nil {
 			return nil, err
 		}
