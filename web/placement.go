@@ -426,9 +426,7 @@ func (s *server) compareRuns(c echo.Context) error {
 			fmt.Sprintf("query parameter runs must list 2 to %d run ids, comma-separated", maxCompared))
 	}
 	var ids []int64
-	var lines []compareLine
-	var first postgres.Run
-	for i, p := range parts {
+	for _, p := range parts {
 		id, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
 		if err != nil || id < 1 {
 			return badQuery("runs", fmt.Sprintf("Mã lượt chạy %q không hợp lệ", p), fmt.Sprintf("run id %q is not a number", p))
@@ -436,6 +434,11 @@ func (s *server) compareRuns(c echo.Context) error {
 		if slices.Contains(ids, id) {
 			return badQuery("runs", fmt.Sprintf("Lượt chạy %d được nêu hai lần", id), fmt.Sprintf("run %d is listed twice", id))
 		}
+		ids = append(ids, id)
+	}
+	var lines []compareLine
+	var first postgres.Run
+	for i, id := range ids {
 		r, err := s.DB.Run(c.Request().Context(), id)
 		if err != nil {
 			return s.storeError(err, "run not loaded")
@@ -452,7 +455,6 @@ func (s *server) compareRuns(c echo.Context) error {
 		if err := json.Unmarshal(r.Stats, &l.Stats); err != nil {
 			return fmt.Errorf("run %d stats: %w", r.ID, err)
 		}
-		ids = append(ids, id)
 		lines = append(lines, l)
 	}
 	n, sample, err := s.DB.Differences(c.Request().Context(), ids, 20)
