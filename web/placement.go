@@ -344,7 +344,12 @@ func (s *server) runFile(c echo.Context, result bool, name string) error {
 	if err != nil {
 		return err
 	}
-	b, err := s.DB.RunFile(c.Request().Context(), r.ID, result)
+	var b []byte
+	if result {
+		b, err = placement.ResultFile(c.Request().Context(), s.DB, r.ID)
+	} else {
+		b, err = s.DB.RunFile(c.Request().Context(), r.ID, false)
+	}
 	if err != nil {
 		return s.storeError(err, "run file not loaded")
 	}
@@ -357,7 +362,8 @@ func (s *server) runFile(c echo.Context, result bool, name string) error {
 func (s *server) runInstance(c echo.Context) error { return s.runFile(c, false, "instance") }
 
 // runResult answers GET /api/v1/placement/runs/{id}/result: the engine's
-// output file for the instance, byte for byte.
+// output file for the instance, byte for byte (a preview's written afresh
+// from its instance, a published run's as kept).
 func (s *server) runResult(c echo.Context) error { return s.runFile(c, true, "result") }
 
 // runCSV decodes a run's files and writes one of the engine's tables.
@@ -366,18 +372,9 @@ func (s *server) runCSV(c echo.Context, name string, write func(res *allocation.
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	b, err := s.DB.RunFile(ctx, r.ID, false)
+	res, err := placement.Result(c.Request().Context(), s.DB, r.ID)
 	if err != nil {
-		return s.storeError(err, "run file not loaded")
-	}
-	inst, err := allocation.Decode(b)
-	if err != nil {
-		return fmt.Errorf("run %d instance: %w", r.ID, err)
-	}
-	res, err := allocation.Place(inst)
-	if err != nil {
-		return fmt.Errorf("run %d: %w", r.ID, err)
+		return s.storeError(err, "run result not made")
 	}
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")

@@ -75,7 +75,7 @@ func TestPlaceRunFromDatabase(t *testing.T) {
 		t.Fatalf("place --run printed %q, %q", stdout.String(), stderr.String())
 	}
 	pdb := postgres.New(db)
-	stored, err := pdb.RunFile(t.Context(), id, true)
+	stored, err := placement.ResultFile(t.Context(), pdb, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +101,9 @@ func TestPlaceRunFromDatabase(t *testing.T) {
 	stdout.Reset()
 	if err := run(t.Context(), []string{"place", "--publish", strconv.FormatInt(id, 10)}, getenv, &stdout, &stderr); err != nil {
 		t.Fatalf("place --publish: %v", err)
+	}
+	if kept, err := pdb.RunFile(t.Context(), id, true); err != nil || !bytes.Equal(kept, stored) {
+		t.Errorf("the published run keeps a result of %d bytes (%v), want the preview's %d", len(kept), err, len(stored))
 	}
 	if err := run(t.Context(), []string{"place", "--publish", strconv.FormatInt(id, 10)}, getenv, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "already published") {
 		t.Errorf("second place --publish: %v", err)

@@ -490,16 +490,17 @@ func (s *Snapshot) Place() (*allocation.Result, error) {
 	return res, nil
 }
 
-// Store keeps a run of the snapshot with its result: the instance and
-// result files exactly as `tuyensinh place` reads and writes them, the
-// figures, and every child's line (kept ones too), by COPY.
+// Store keeps a run of the snapshot with its result: the instance file
+// exactly as `tuyensinh place` reads it, the figures, and every child's
+// line (school, rank, how, distance, lottery number; kept children too),
+// by COPY. A preview keeps no result file and no explanations: they are
+// a function of the instance (ResultFile writes them on demand) and are
+// written when the run is published, the one time parents need them; an
+// officer iterating on previews does not pay for them.
 func Store(ctx context.Context, db *postgres.DB, s *Snapshot, res *allocation.Result) (postgres.Run, error) {
-	var inst, out bytes.Buffer
+	var inst bytes.Buffer
 	if err := allocation.EncodeInstance(&inst, s.Instance); err != nil {
 		return postgres.Run{}, fmt.Errorf("encode instance: %w", err)
-	}
-	if err := res.WriteJSON(&out); err != nil {
-		return postgres.Run{}, fmt.Errorf("encode result: %w", err)
 	}
 	stats, err := json.Marshal(s.Figures(res))
 	if err != nil {
@@ -513,13 +514,10 @@ func Store(ctx context.Context, db *postgres.DB, s *Snapshot, res *allocation.Re
 			return postgres.Run{}, err
 		}
 	}
-	x := res.NewExplainer()
-	var expl []byte
-	return db.InsertRun(ctx, r, inst.Bytes(), out.Bytes(), func(yield func(postgres.Assignment) error) error {
+	return db.InsertRun(ctx, r, inst.Bytes(), nil, func(yield func(postgres.Assignment) error) error {
 		single := res.TieBreak != allocation.TieBreakMultiple
 		for i := range res.Assignments {
 			a := &res.Assignments[i]
-			expl = x.AppendJSON(expl[:0], i)
 			var d [32]byte
 			if single || a.School == "" {
 				d = allocation.LotteryDigest(res.Seed, a.Student)
@@ -527,8 +525,7 @@ func Store(ctx context.Context, db *postgres.DB, s *Snapshot, res *allocation.Re
 				d = allocation.LotteryDigestAt(res.Seed, a.School, a.Student)
 			}
 			if err := yield(postgres.Assignment{ApplicationID: s.Applications[i], Pseudonym: a.Student, School: a.School,
-				ChoiceRank: a.ChoiceRank, Via: string(a.Via), DistanceKm: a.DistanceKm, Lottery: hex.EncodeToString(d[:]),
-				Explanations: expl}); err != nil {
+				ChoiceRank: a.ChoiceRank, Via: string(a.Via), DistanceKm: a.DistanceKm, Lottery: hex.EncodeToString(d[:])}); err != nil {
 				return err
 			}
 		}
@@ -539,6 +536,42 @@ func Store(ctx context.Context, db *postgres.DB, s *Snapshot, res *allocation.Re
 		}
 		return nil
 	})
+}
+
+// Result places a stored run's instance again: the engine is
+// deterministic, so this is the run's result.
+func Result(ctx context.Context, db *postgres.DB, id int64) (*allocation.Result, error) {
+	b, err := db.RunFile(ctx, id, false)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := allocation.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("run %d instance: %w", id, err)
+	}
+	res, err := allocation.Place(inst)
+	if err != nil {
+		return nil, fmt.Errorf("run %d: %w", id, err)
+	}
+	return res, nil
+}
+
+// ResultFile returns a run's result file: as kept for a published run,
+// written afresh from its instance for a preview.
+func ResultFile(ctx context.Context, db *postgres.DB, id int64) ([]byte, error) {
+	b, err := db.RunFile(ctx, id, true)
+	if err != nil || b != nil {
+		return b, err
+	}
+	res, err := Result(ctx, db, id)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := res.WriteJSON(&out); err != nil {
+		return nil, fmt.Errorf("run %d result: %w", id, err)
+	}
+	return out.Bytes(), nil
 }
 
 // Run loads, places and stores a run: a preview until published.
@@ -589,6 +622,28 @@ func Publish(ctx context.Context, db *postgres.DB, id int64, actor enrollment.Ac
 			}
 			p.MissedReason = MissedReason
 		}
+	}
+	res, err := Result(ctx, db, id)
+	if err != nil {
+		return postgres.Run{}, err
+	}
+	var out bytes.Buffer
+	if err := res.WriteJSON(&out); err != nil {
+		return postgres.Run{}, fmt.Errorf("run %d result: %w", id, err)
+	}
+	p.Result = out.Bytes()
+	p.Explanations = func(yield func(string, []byte) error) error {
+		x := res.NewExplainer()
+		var b []byte
+		for i := range res.Assignments {
+			b = x.AppendJSON(b[:0], i)
+			if len(b) > 2 {
+				if err := yield(res.Assignments[i].Student, b); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}
 	return db.Publish(ctx, id, p, check)
 }

@@ -96,7 +96,7 @@ func checkFiles(t *testing.T, db *postgres.DB, id int64) *allocation.Instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := db.RunFile(ctx, id, true)
+	stored, err := placement.ResultFile(ctx, db, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,6 +250,11 @@ func TestPublishAndSecondRound(t *testing.T) {
 	ctx := t.Context()
 	level := enrollment.LevelLop6
 	b.commit(t, level, "round-seed")
+	// Small quotas, so that schools fill, children are refused and some
+	// are placed administratively.
+	if _, err := b.sql.ExecContext(ctx, `UPDATE school_offers SET quota = 6 WHERE level = $1`, string(level)); err != nil {
+		t.Fatal(err)
+	}
 	r1 := b.run(t, placement.Request{Level: level})
 	var st placement.Stats
 	json.Unmarshal(r1.Stats, &st)
@@ -274,6 +279,22 @@ func TestPublishAndSecondRound(t *testing.T) {
 WHERE a.level = $1 AND e.to_status IN ('placed', 'unplaced') AND e.actor = 'admin'`, string(level))
 	if events != before["accepted"] {
 		t.Errorf("%d events of publishing, want %d", events, before["accepted"])
+	}
+	// The published run keeps its result and every child's explanations.
+	res, err := placement.Result(ctx, b.db, r1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	explained := 0
+	for i := range res.Assignments {
+		if len(res.Explain(i)) > 0 {
+			explained++
+		}
+	}
+	var stored int
+	b.sql.GetContext(ctx, &stored, `SELECT count(*) FROM placement_assignments WHERE run_id = $1 AND jsonb_array_length(explanations) > 0`, r1.ID)
+	if kept, _ := b.db.RunFile(ctx, r1.ID, true); stored != explained || explained == 0 || len(kept) == 0 {
+		t.Errorf("published run: %d children with explanations stored, the engine explains %d; result kept: %d bytes", stored, explained, len(kept))
 	}
 	sd, _ := b.db.Seed(ctx, string(level), b.year)
 	if sd.RevealedAt == nil || placement.Commitment(sd.Seed) != sd.Commitment {

@@ -284,15 +284,20 @@ RETURNING ` + runColumns
 const qCopyAssignments = `copy placement_assignments (run_id, application_id, pseudonym, school_code, choice_rank, via,
     distance_km, lottery, explanations) from stdin`
 
-// InsertRun stores a run (a preview), its instance and result files and,
-// by COPY, its assignments, which each calls yield with in turn, all in
-// one transaction. It returns the run as stored.
+// InsertRun stores a run (a preview), its instance file, its result file
+// when given (nil: kept NULL until publishing) and, by COPY, its
+// assignments, which each calls yield with in turn, all in one
+// transaction. It returns the run as stored.
 func (d *DB) InsertRun(ctx context.Context, r Run, instance, result []byte, each func(yield func(Assignment) error) error) (_ Run, err error) {
 	defer wrap(&err, "insert run %s/%d round %d", r.Level, r.SchoolYear, r.Round)
 	var out Run
 	err = d.Transact(ctx, 0, func(tx *sqlx.Tx) error {
+		var res any
+		if result != nil {
+			res = result
+		}
 		if err := tx.GetContext(ctx, &out, qInsertRun, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope,
-			r.SeedCommitment, instance, result, []byte(r.Stats), r.ConfirmBy, r.CreatedBy); err != nil {
+			r.SeedCommitment, instance, res, []byte(r.Stats), r.ConfirmBy, r.CreatedBy); err != nil {
 			return err
 		}
 		stmt, err := tx.PrepareContext(ctx, qCopyAssignments)
@@ -354,7 +359,8 @@ WHERE ($1 = '' OR level = $1) AND ($2 = 0 OR school_year = $2) ORDER BY id`
 }
 
 // RunFile returns a run's instance file (result false) or result file
-// (result true), as the engine reads and writes them.
+// (result true), as the engine reads and writes them. A preview's result
+// file is nil: it is kept from publishing on.
 func (d *DB) RunFile(ctx context.Context, id int64, result bool) (_ []byte, err error) {
 	defer wrap(&err, "run %d file", id)
 	q := `SELECT instance FROM placement_runs WHERE id = $1`
@@ -422,6 +428,11 @@ type Publication struct {
 	// placed and unconfirmed after the deadline; MissedReason is why.
 	Missed       []string
 	MissedReason string
+	// Result is the run's result file, kept from now on; Explanations
+	// calls yield with the explanations (a JSON array) of each child of
+	// the run who has any, by pseudonym.
+	Result       []byte
+	Explanations func(yield func(pseudonym string, explanations []byte) error) error
 }
 
 // ErrPublished is the answer to publishing a level, year and round that
@@ -464,7 +475,11 @@ FROM placement_assignments pa WHERE pa.run_id = $1 AND pa.application_id = a.id 
 INSERT INTO application_events (application_id, status, actor, actor_role, from_status, to_status, reason)
 SELECT id, 'declined', $2, $3, 'placed', 'declined', $4 FROM applications WHERE id = ANY($1)`
 	qMissed      = `UPDATE applications SET status = 'declined', status_reason = $2 WHERE id = ANY($1)`
-	qMarkRun     = `UPDATE placement_runs SET status = 'published', published_by = $2, published_at = now() WHERE id = $1`
+	qMarkRun     = `UPDATE placement_runs SET status = 'published', published_by = $2, published_at = now(), result = $3 WHERE id = $1`
+	qExplTemp    = `CREATE TEMPORARY TABLE IF NOT EXISTS incoming_explanations (pseudonym text, explanations jsonb) ON COMMIT DELETE ROWS`
+	qExplCopy    = `copy incoming_explanations (pseudonym, explanations) from stdin`
+	qExplUpdate  = `UPDATE placement_assignments pa SET explanations = e.explanations FROM incoming_explanations e
+WHERE pa.run_id = $1 AND pa.pseudonym = e.pseudonym`
 	qRevealSeed  = `UPDATE placement_seeds SET revealed_at = now() WHERE level = $1 AND school_year = $2 AND revealed_at IS NULL`
 	publishEvent = "Kết quả phân tuyến đã công bố (lượt %d) / placement published (run %d)"
 )
@@ -527,6 +542,11 @@ func (d *DB) Publish(ctx context.Context, id int64, p Publication, check func(Ru
 				return errChanged(n)
 			}
 		}
+		if p.Explanations != nil {
+			if err := copyExplanations(ctx, tx, id, p.Explanations); err != nil {
+				return err
+			}
+		}
 		actor, role := p.Actor.Name, string(p.Actor.Role)
 		steps := []struct {
 			q    string
@@ -536,7 +556,7 @@ func (d *DB) Publish(ctx context.Context, id int64, p Publication, check func(Ru
 			{qPublishApplications, []any{id}},
 			{qMissedEvents, []any{pq.StringArray(p.Missed), actor, role, p.MissedReason}},
 			{qMissed, []any{pq.StringArray(p.Missed), p.MissedReason}},
-			{qMarkRun, []any{id, actor}},
+			{qMarkRun, []any{id, actor, p.Result}},
 			{qRevealSeed, []any{r.Level, r.SchoolYear}},
 		}
 		for i, st := range steps {
@@ -551,6 +571,36 @@ func (d *DB) Publish(ctx context.Context, id int64, p Publication, check func(Ru
 		return tx.GetContext(ctx, &r, `SELECT `+runColumns+` FROM placement_runs WHERE id = $1`, id)
 	})
 	return r, err
+}
+
+// copyExplanations writes the explanations of a run's children: COPY into
+// a temporary table, then one UPDATE.
+func copyExplanations(ctx context.Context, tx *sqlx.Tx, id int64, each func(yield func(string, []byte) error) error) error {
+	if _, err := tx.ExecContext(ctx, qExplTemp); err != nil {
+		return fmt.Errorf("explanations: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, qExplCopy)
+	if err != nil {
+		return fmt.Errorf("explanations: %w", err)
+	}
+	defer stmt.Close()
+	err = each(func(p string, e []byte) error {
+		_, err := stmt.ExecContext(ctx, p, string(e))
+		return err
+	})
+	if err == nil {
+		_, err = stmt.ExecContext(ctx)
+	}
+	if err == nil {
+		err = stmt.Close()
+	}
+	if err == nil {
+		_, err = tx.ExecContext(ctx, qExplUpdate, id)
+	}
+	if err != nil {
+		return fmt.Errorf("explanations: %w", err)
+	}
+	return nil
 }
 
 // PublishedRun returns the published run of a level, year and round, or
