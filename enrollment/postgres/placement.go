@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -198,10 +199,16 @@ type Applicant struct {
 	PlacedSchool string
 }
 
+// qApplicants reads the choices as one space-separated text (school codes
+// hold no spaces): parsing 150,000 arrays in the client took longer than
+// placing the children. The school of an application's published run is
+// looked up only for the applications that have one.
 const qApplicants = `
-SELECT a.id, a.tracking_code, a.status, a.choices, a.permanent_ward, a.permanent_group, a.current_ward, a.current_group,
-    a.priority_group, COALESCE(a.placed_run_id, 0), COALESCE(pa.school_code, '')
-FROM applications a LEFT JOIN placement_assignments pa ON pa.run_id = a.placed_run_id AND pa.application_id = a.id
+SELECT a.id, a.tracking_code, a.status, array_to_string(a.choices, ' '), a.permanent_ward, a.permanent_group,
+    a.current_ward, a.current_group, a.priority_group, COALESCE(a.placed_run_id, 0),
+    CASE WHEN a.placed_run_id IS NULL THEN '' ELSE COALESCE((SELECT pa.school_code FROM placement_assignments pa
+        WHERE pa.run_id = a.placed_run_id AND pa.application_id = a.id), '') END
+FROM applications a
 WHERE a.level = $1 AND a.school_year = $2 AND a.status = ANY($3)`
 
 // Applicants returns the applications of a level and year in the given
@@ -218,15 +225,14 @@ func (d *DB) Applicants(ctx context.Context, level string, year int, states []en
 	}
 	defer rows.Close()
 	var out []Applicant
-	var choices pq.StringArray
+	var choices string
 	for rows.Next() {
 		var a Applicant
 		if err := rows.Scan(&a.ID, &a.TrackingCode, &a.Status, &choices, &a.PermanentWard, &a.PermanentGroup,
 			&a.CurrentWard, &a.CurrentGroup, &a.PriorityGroup, &a.PlacedRunID, &a.PlacedSchool); err != nil {
 			return nil, err
 		}
-		a.Choices = []string(choices)
-		choices = nil
+		a.Choices = strings.Fields(choices)
 		out = append(out, a)
 	}
 	return out, rows.Err()
@@ -259,8 +265,7 @@ const (
 
 // Assignment is one application's line of a run (placement_assignments).
 // School is empty for an unassigned child; DistanceKm counts only for an
-// administrative placement; Explanations is the JSON array of the
-// engine's explanations.
+// administrative placement.
 type Assignment struct {
 	ApplicationID string
 	Pseudonym     string
@@ -269,7 +274,6 @@ type Assignment struct {
 	Via           string
 	DistanceKm    float64
 	Lottery       string
-	Explanations  []byte
 }
 
 const runColumns = `id, level, school_year, round, mechanism, include, scope, status, seed_commitment, stats, confirm_by,
@@ -281,8 +285,10 @@ INSERT INTO placement_runs (level, school_year, round, mechanism, include, scope
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 RETURNING ` + runColumns
 
+// The explanations are left to their default, []: a preview has none
+// (see package placement), and publishing writes them.
 const qCopyAssignments = `copy placement_assignments (run_id, application_id, pseudonym, school_code, choice_rank, via,
-    distance_km, lottery, explanations) from stdin`
+    distance_km, lottery) from stdin`
 
 // InsertRun stores a run (a preview), its instance file, its result file
 // when given (nil: kept NULL until publishing) and, by COPY, its
@@ -313,12 +319,7 @@ func (d *DB) InsertRun(ctx context.Context, r Run, instance, result []byte, each
 			if a.Via == "administrative" {
 				dist = a.DistanceKm
 			}
-			expl := a.Explanations
-			if len(expl) == 0 {
-				expl = []byte("[]")
-			}
-			_, err := stmt.ExecContext(ctx, out.ID, a.ApplicationID, a.Pseudonym, school, a.ChoiceRank, a.Via, dist,
-				a.Lottery, string(expl))
+			_, err := stmt.ExecContext(ctx, out.ID, a.ApplicationID, a.Pseudonym, school, a.ChoiceRank, a.Via, dist, a.Lottery)
 			return err
 		})
 		if err != nil {
@@ -376,7 +377,7 @@ func (d *DB) RunFile(ctx context.Context, id int64, result bool) (_ []byte, err 
 }
 
 // RunAssignments calls fn with each assignment of a run in the order of
-// its pseudonyms (Explanations left empty).
+// its pseudonyms.
 func (d *DB) RunAssignments(ctx context.Context, id int64, fn func(Assignment) error) (err error) {
 	defer wrap(&err, "assignments of run %d", id)
 	const q = `
@@ -474,11 +475,11 @@ FROM placement_assignments pa WHERE pa.run_id = $1 AND pa.application_id = a.id 
 	qMissedEvents = `
 INSERT INTO application_events (application_id, status, actor, actor_role, from_status, to_status, reason)
 SELECT id, 'declined', $2, $3, 'placed', 'declined', $4 FROM applications WHERE id = ANY($1)`
-	qMissed      = `UPDATE applications SET status = 'declined', status_reason = $2 WHERE id = ANY($1)`
-	qMarkRun     = `UPDATE placement_runs SET status = 'published', published_by = $2, published_at = now(), result = $3 WHERE id = $1`
-	qExplTemp    = `CREATE TEMPORARY TABLE IF NOT EXISTS incoming_explanations (pseudonym text, explanations jsonb) ON COMMIT DELETE ROWS`
-	qExplCopy    = `copy incoming_explanations (pseudonym, explanations) from stdin`
-	qExplUpdate  = `UPDATE placement_assignments pa SET explanations = e.explanations FROM incoming_explanations e
+	qMissed     = `UPDATE applications SET status = 'declined', status_reason = $2 WHERE id = ANY($1)`
+	qMarkRun    = `UPDATE placement_runs SET status = 'published', published_by = $2, published_at = now(), result = $3 WHERE id = $1`
+	qExplTemp   = `CREATE TEMPORARY TABLE IF NOT EXISTS incoming_explanations (pseudonym text, explanations jsonb) ON COMMIT DELETE ROWS`
+	qExplCopy   = `copy incoming_explanations (pseudonym, explanations) from stdin`
+	qExplUpdate = `UPDATE placement_assignments pa SET explanations = e.explanations FROM incoming_explanations e
 WHERE pa.run_id = $1 AND pa.pseudonym = e.pseudonym`
 	qRevealSeed  = `UPDATE placement_seeds SET revealed_at = now() WHERE level = $1 AND school_year = $2 AND revealed_at IS NULL`
 	publishEvent = "Kết quả phân tuyến đã công bố (lượt %d) / placement published (run %d)"
