@@ -24,7 +24,7 @@ services:
 	./scripts/services.sh $(DB)
 
 # Start PostgreSQL and Redis if needed, migrate, load the demo city, serve on :8080.
-# APPLICATIONS=N also stores N generated applications to review and place (make run APPLICATIONS=3000).
+# APPLICATIONS=N also stores N generated applications to review and place (make run APPLICATIONS=30000).
 run: build services
 	$(BIN) migrate
 	$(BIN) seed --demo $(if $(APPLICATIONS),--applications $(APPLICATIONS))

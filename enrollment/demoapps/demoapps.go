@@ -6,9 +6,10 @@
 // city's residential groups in proportion to each level's nominal cohort
 // (democity's 20, 24 and 22 children per group for mg5, lop1 and lop6);
 // most live where they are permanently registered, some elsewhere in the
-// city; most put their catchment school first, some a school further away
-// that they prefer, and the rest of their choices are the schools nearest
-// home; a few belong to priority groups. About seven in ten are accepted
+// city; most put their catchment school first, one in five one of the
+// level's few popular schools (so that some schools fill and children are
+// refused), some a school nearby that they prefer, and the rest of their
+// choices are the schools nearest home; a few belong to priority groups. About seven in ten are accepted
 // by the school, the rest still wait for review.
 //
 // Generation is pure and deterministic: the same reference and the same n
@@ -24,6 +25,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -87,6 +89,7 @@ func Generate(ref enrollment.Reference, n int) []App {
 		if len(offers) == 0 {
 			continue
 		}
+		popular := popularOf(offers)
 		for range count {
 			h := homes[rng.IntN(len(homes))]
 			cur := h
@@ -130,7 +133,7 @@ func Generate(ref enrollment.Reference, n int) []App {
 						Phone:    fmt.Sprintf("09%08d", rng.IntN(100000000)),
 					},
 					PriorityGroup: pg,
-					Choices:       choose(rng, offers, cur.ward, cur.group, w.MaxChoices),
+					Choices:       choose(rng, offers, popular, cur.ward, cur.group, w.MaxChoices),
 				},
 				SubmittedAt: w.OpensAt.Add(time.Duration(i) * 3 * time.Second),
 			}
@@ -151,10 +154,30 @@ func offersOf(ref enrollment.Reference, w enrollment.Window) []*enrollment.Offer
 	return out
 }
 
-// choose returns a child's ranked choices: its catchment school first
-// (most children), or one of the three nearest schools otherwise, then
-// the nearest schools, up to a random number of choices from 1 to max.
-func choose(rng *rand.Rand, offers []*enrollment.Offer, ward *enrollment.Ward, group string, maxChoices int) []string {
+// popularOf returns a level's popular schools: the four smallest (then by
+// code), which families all over the city ask for, so that some schools
+// fill, children are refused there, and mechanisms differ.
+func popularOf(offers []*enrollment.Offer) []string {
+	byQuota := slices.Clone(offers)
+	slices.SortFunc(byQuota, func(a, b *enrollment.Offer) int {
+		if a.Quota != b.Quota {
+			return a.Quota - b.Quota
+		}
+		return strings.Compare(a.SchoolCode, b.SchoolCode)
+	})
+	var out []string
+	for _, o := range byQuota[:min(4, len(byQuota))] {
+		out = append(out, o.SchoolCode)
+	}
+	return out
+}
+
+// choose returns a child's ranked choices: one of the level's popular
+// schools first and its catchment school second (one child in five), or
+// its catchment school first (most children), or one of the three
+// nearest schools, then the nearest schools, up to a random number of
+// choices from 1 to max.
+func choose(rng *rand.Rand, offers []*enrollment.Offer, popular []string, ward *enrollment.Ward, group string, maxChoices int) []string {
 	type near struct {
 		code string
 		d    float64
@@ -173,8 +196,13 @@ func choose(rng *rand.Rand, offers []*enrollment.Offer, ward *enrollment.Ward, g
 	sort.Slice(ns, func(i, j int) bool { return ns[i].d < ns[j].d || ns[i].d == ns[j].d && ns[i].code < ns[j].code })
 	k := 1 + rng.IntN(max(1, maxChoices))
 	var out []string
-	switch {
-	case len(catch) > 0 && rng.Float64() < 0.8:
+	switch r := rng.Float64(); {
+	case r < 0.2 && len(popular) > 0:
+		out = append(out, popular[rng.IntN(len(popular))])
+		if len(catch) > 0 && !slices.Contains(out, catch[0]) {
+			out = append(out, catch[0])
+		}
+	case len(catch) > 0 && r < 0.85:
 		out = append(out, catch[rng.IntN(len(catch))])
 	default:
 		out = append(out, ns[rng.IntN(min(3, len(ns)))].code)
