@@ -74,6 +74,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	demo := fs.Bool("demo", false, "load the generated demo city with windows open now")
+	applications := fs.Int("applications", 0, "with --demo: also store `N` generated applications for the open windows, about 7 in 10 accepted (deterministic for a given N)")
 	verify := fs.String("verify-registry", "", "levels whose demo windows verify registrations against the population register, comma-separated (e.g. lop1 or mg5,lop1,lop6); default none")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -128,6 +129,13 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "demo staff accounts: %d (%s for the city, %s<WARD CODE> per ward, %s<SCHOOL CODE> per school, e.g. %sTH-BADINH-01), password: %s\n",
 		n, staff.DemoCityUsername, staff.DemoWardPrefix, staff.DemoSchoolPrefix, staff.DemoSchoolPrefix, password)
+	if *applications > 0 {
+		stored, accepted, err := seedDemoApplications(ctx, db, ref, *applications)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "demo applications: %d generated (%d stored now), %d of them accepted\n", *applications, stored, accepted)
+	}
 	return nil
 }
 

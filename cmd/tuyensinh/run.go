@@ -38,7 +38,8 @@ commands:
   seed      load reference data (seed --demo: the generated demo city and its
             population register; seed --demo --verify-registry lop1: the lop1
             window checks registrations against that register)
-  place     run the placement engine (place --input F --output F)
+  place     run the placement engine (place --input F --output F), or on the stored
+            applications (place --run --level lop1 --school-year 2027; place --publish ID)
   deadletters  entries the workers could not store: list | show ID | replay ID...|--all | drop ID...
   staff     staff accounts: add USERNAME --role city|authority|school [--scope CODE] [--name N]
             | passwd USERNAME | disable USERNAME (password from stdin or STAFF_PASSWORD)
@@ -65,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "seed":
 		return runSeed(ctx, args, getenv, stdout, stderr)
 	case "place":
-		return runPlace(ctx, args, stdout, stderr)
+		return runPlace(ctx, args, getenv, stdout, stderr)
 	case "deadletters":
 		return runDeadLetters(ctx, args, getenv, stdout, stderr)
 	case "staff":
