@@ -20,7 +20,7 @@ var demoReviewer = enrollment.Actor{Name: "demo-review", Role: enrollment.ActorS
 // It returns how many were stored new and how many are accepted.
 func seedDemoApplications(ctx context.Context, db *sqlx.DB, ref enrollment.Reference, n int) (stored, accepted int, err error) {
 	apps := demoapps.Generate(ref, n)
-	store := enrollment.NewStore(db)
+	store := postgres.New(db)
 	const batch = 2000
 	var ids []string
 	for lo := 0; lo < len(apps); lo += batch {

@@ -1,5 +1,5 @@
 // Package demoapps generates registrations for the demo city (package
-// democity, as enrollment.DemoReference loads it), so that a new user has
+// democity, as democity.Reference loads it), so that a new user has
 // applications to review and to place.
 //
 // The applications look like a real window's: children spread over the

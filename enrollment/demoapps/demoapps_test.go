@@ -7,6 +7,7 @@ import (
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/demoapps"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 )
 
 // TestGenerate: n applications, the same for the same n, each one that
@@ -15,7 +16,7 @@ import (
 func TestGenerate(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	ref := enrollment.DemoReference(now)
+	ref := democity.Reference(now)
 	a, b := demoapps.Generate(ref, 700), demoapps.Generate(ref, 700)
 	if len(a) != 700 || !reflect.DeepEqual(a, b) {
 		t.Fatalf("Generate(700) gave %d applications, twice equal: %v", len(a), reflect.DeepEqual(a, b))

@@ -240,7 +240,7 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 		}
 		states = append(states, enrollment.StatusUnplaced, enrollment.StatusPlaced, enrollment.StatusConfirmed)
 	}
-	apps, err := db.Applicants(ctx, level, year, states)
+	apps, err := db.PlacementApplicants(ctx, level, year, states)
 	if err != nil {
 		return nil, err
 	}
@@ -660,7 +660,7 @@ func missedOf(ctx context.Context, db *postgres.DB, r postgres.Run) ([]string, e
 	for _, o := range offers {
 		in[o.Code] = true
 	}
-	apps, err := db.Applicants(ctx, r.Level, r.SchoolYear, []enrollment.Status{enrollment.StatusPlaced})
+	apps, err := db.PlacementApplicants(ctx, r.Level, r.SchoolYear, []enrollment.Status{enrollment.StatusPlaced})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/tuyensinh/tuyensinh/allocation"
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/demoapps"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/placement"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
@@ -37,8 +38,8 @@ func setup(t *testing.T, n int) *bundle {
 	ctx := t.Context()
 	now := time.Now()
 	sdb := testenv.DB(t)
-	store := enrollment.NewStore(sdb)
-	ref := enrollment.DemoReference(now)
+	store := postgres.New(sdb)
+	ref := democity.Reference(now)
 	if err := store.SaveReference(ctx, ref); err != nil {
 		t.Fatal(err)
 	}

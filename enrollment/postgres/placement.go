@@ -211,9 +211,9 @@ SELECT a.id, a.tracking_code, a.status, array_to_string(a.choices, ' '), a.perma
 FROM applications a
 WHERE a.level = $1 AND a.school_year = $2 AND a.status = ANY($3)`
 
-// Applicants returns the applications of a level and year in the given
+// PlacementApplicants returns the applications of a level and year in the given
 // states, with where a published run placed them.
-func (d *DB) Applicants(ctx context.Context, level string, year int, states []enrollment.Status) (_ []Applicant, err error) {
+func (d *DB) PlacementApplicants(ctx context.Context, level string, year int, states []enrollment.Status) (_ []Applicant, err error) {
 	defer wrap(&err, "applicants %s/%d", level, year)
 	st := make([]string, len(states))
 	for i, s := range states {
