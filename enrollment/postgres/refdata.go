@@ -47,7 +47,9 @@ type OfferKey struct {
 	Year   int
 }
 
-func (k OfferKey) object() string { return k.School + "/" + string(k.Level) + "/" + strconv.Itoa(k.Year) }
+func (k OfferKey) object() string {
+	return k.School + "/" + string(k.Level) + "/" + strconv.Itoa(k.Year)
+}
 
 // SchoolOffer is a school's quota and catchment for one level and year, as
 // the officers' editor shows it. Frozen is true when a published placement
