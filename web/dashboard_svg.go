@@ -97,8 +97,9 @@ func hourlyChart(d *dashboard) chart {
 	plotW, plotH := float64(w-left-right), float64(h-top-bottom)
 	step := plotW / float64(n)
 	y := func(v int) float64 { return float64(top) + plotH - plotH*float64(v)/float64(top2) }
-	for _, frac := range []int{0, 1, 2, 3, 4} {
-		v := top2 * frac / 4
+	// niceMax is 5, 10, 20, 50… so fifths are whole numbers.
+	for frac := range 6 {
+		v := top2 * frac / 5
 		c.Lines = append(c.Lines, line{X1: left, Y1: y(v), X2: float64(w - right), Y2: y(v), Stroke: "#dddddd"})
 		c.Texts = append(c.Texts, text{X: left - 6, Y: y(v) + 4, Anchor: "end", Text: strconv.Itoa(v), Small: true, Fill: "#333333"})
 	}
