@@ -28,16 +28,37 @@ import (
 // schools' applicants. Each answer is kept for dashboardTTL, so a room of
 // officers refreshing at once costs the database one query per area.
 
-// dashboardTTL is how long a dashboard answer is reused.
-const dashboardTTL = 3 * time.Second
+// How the counts are kept (see enrollment/postgres/dashboard_stats.go):
+// registrations submitted before the edge, the start of the previous
+// hour, are counted city-wide at most every coldTTL and whenever the edge
+// moves; those submitted since the edge are counted city-wide at most
+// every dashboardTTL, reading only the recent rows. Each officer's page
+// adds the two up and keeps its area. A registration stored long after it
+// was submitted (the intake held it through a database outage) or voided
+// before the edge shows within coldTTL.
+const (
+	dashboardTTL = 3 * time.Second
+	coldTTL      = 5 * time.Minute
+	// maxHours is the longest history the dashboard shows.
+	maxHours = 168
+)
 
 // dashboardRefresh is how often the page reloads itself, in seconds.
 const dashboardRefresh = 5
 
-// dashboardCache keeps recent dashboard answers by query.
+// dashboardCache keeps the counts of each school year, and recent answers.
 type dashboardCache struct {
 	mu      sync.Mutex
-	entries map[string]cachedDashboard
+	years   map[int]*yearCounts
+	answers map[string]cachedDashboard
+}
+
+type yearCounts struct {
+	mu            sync.Mutex // held while counting, so one request counts for all
+	edge          time.Time
+	coldAt, hotAt time.Time
+	cold, hot     postgres.Counts
+	coldSince     time.Time
 }
 
 type cachedDashboard struct {
@@ -45,28 +66,66 @@ type cachedDashboard struct {
 	d  *dashboard
 }
 
-func (dc *dashboardCache) get(key string, now time.Time) *dashboard {
+func (dc *dashboardCache) answer(key string, now time.Time) *dashboard {
 	dc.mu.Lock()
 	defer dc.mu.Unlock()
-	e, ok := dc.entries[key]
+	e, ok := dc.answers[key]
 	if !ok || now.Sub(e.at) > dashboardTTL || now.Before(e.at) {
 		return nil
 	}
 	return e.d
 }
 
-func (dc *dashboardCache) put(key string, now time.Time, d *dashboard) {
+func (dc *dashboardCache) keep(key string, now time.Time, d *dashboard) {
 	dc.mu.Lock()
 	defer dc.mu.Unlock()
-	if dc.entries == nil {
-		dc.entries = make(map[string]cachedDashboard)
+	if dc.answers == nil {
+		dc.answers = make(map[string]cachedDashboard)
 	}
-	for k, e := range dc.entries {
+	for k, e := range dc.answers {
 		if now.Sub(e.at) > dashboardTTL {
-			delete(dc.entries, k)
+			delete(dc.answers, k)
 		}
 	}
-	dc.entries[key] = cachedDashboard{now, d}
+	dc.answers[key] = cachedDashboard{now, d}
+}
+
+func (dc *dashboardCache) year(y int) *yearCounts {
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	if dc.years == nil {
+		dc.years = make(map[int]*yearCounts)
+	}
+	if dc.years[y] == nil {
+		dc.years[y] = &yearCounts{}
+	}
+	return dc.years[y]
+}
+
+// counts returns the city-wide counts of a school year: those before the
+// edge (hourly from maxHours back) and those since, recounted as they age.
+func (s *server) counts(ctx context.Context, year int, now time.Time) (cold, hot postgres.Counts, err error) {
+	yc := s.dash.year(year)
+	yc.mu.Lock()
+	defer yc.mu.Unlock()
+	edge := now.Truncate(time.Hour).Add(-time.Hour)
+	if !yc.edge.Equal(edge) || now.Sub(yc.coldAt) > coldTTL || now.Before(yc.coldAt) {
+		since := now.Truncate(time.Hour).Add(-maxHours * time.Hour)
+		c, err := s.DB.RegistrationCounts(ctx, year, time.Time{}, since, edge)
+		if err != nil {
+			return cold, hot, err
+		}
+		yc.cold, yc.coldAt, yc.edge, yc.coldSince = c, now, edge, since
+		yc.hotAt = time.Time{}
+	}
+	if now.Sub(yc.hotAt) > dashboardTTL || now.Before(yc.hotAt) {
+		c, err := s.DB.RegistrationCounts(ctx, year, edge, edge, now.Add(time.Hour))
+		if err != nil {
+			return cold, hot, err
+		}
+		yc.hot, yc.hotAt = c, now
+	}
+	return yc.cold, yc.hot, nil
 }
 
 // dashboard is the answer of GET /api/v1/dashboard.
@@ -152,7 +211,7 @@ func (s *server) buildDashboard(c echo.Context) (*dashboard, error) {
 	area := areaOf(u)
 	now := s.NowFunc().UTC()
 	key := fmt.Sprintf("%d|%s|%d|%s", year, level, hours, area.Authority)
-	if d := s.dash.get(key, now); d != nil {
+	if d := s.dash.answer(key, now); d != nil {
 		return d, nil
 	}
 	ctx := c.Request().Context()
@@ -174,17 +233,45 @@ func (s *server) buildDashboard(c echo.Context) (*dashboard, error) {
 	if d.Levels == nil {
 		d.Levels = []enrollment.Level{}
 	}
-	if d.Hourly, err = s.DB.HourlyRegistrations(ctx, year, level, d.Since, area); err != nil {
+	cold, hot, err := s.counts(ctx, year, now)
+	if err != nil {
 		return nil, s.storeError(err, "dashboard: registrations not counted")
 	}
+	var inArea func(ward string) bool
+	if area.Authority != "" {
+		wards, err := s.DB.AreaWards(ctx, area.Authority)
+		if err != nil {
+			return nil, s.storeError(err, "dashboard: wards not loaded")
+		}
+		inArea = func(w string) bool { return slices.Contains(wards, w) }
+	}
+	d.Hourly = []postgres.HourCount{}
+	for _, part := range [][]postgres.HourCount{cold.Hourly, hot.Hourly} {
+		for _, hc := range part {
+			if hc.Hour.Before(d.Since) || (level != "" && hc.Level != level) || (inArea != nil && !inArea(hc.Ward)) {
+				continue
+			}
+			d.Hourly = append(d.Hourly, hc)
+		}
+	}
 	d.tally(s.Catalog())
+	first := map[string]int{}
+	for _, part := range [][]postgres.FirstCount{cold.First, hot.First} {
+		for _, fc := range part {
+			first[string(fc.Level)+"/"+fc.School] += fc.Count
+		}
+	}
 	d.Demand = []postgres.Demand{}
 	for _, l := range d.Levels {
-		list, err := s.DB.FirstChoiceDemand(ctx, l, year, area, 15)
+		offers, err := s.DB.Offers(ctx, l, year, area)
 		if err != nil {
-			return nil, s.storeError(err, "dashboard: demand not counted")
+			return nil, s.storeError(err, "dashboard: offers not loaded")
 		}
-		d.Demand = append(d.Demand, list...)
+		for _, o := range offers {
+			n := first[string(l)+"/"+o.School]
+			d.Demand = append(d.Demand, postgres.Demand{School: o.School, Name: o.Name, Ward: o.Ward, Level: l, Quota: o.Quota,
+				First: n, Ratio: float64(n) / float64(max(o.Quota, 1))})
+		}
 	}
 	slices.SortStableFunc(d.Demand, func(a, b postgres.Demand) int {
 		switch {
@@ -214,7 +301,7 @@ func (s *server) buildDashboard(c echo.Context) (*dashboard, error) {
 			d.Intake = &st
 		}
 	}
-	s.dash.put(key, now, d)
+	s.dash.keep(key, now, d)
 	return d, nil
 }
 

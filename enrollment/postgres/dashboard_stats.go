@@ -7,14 +7,15 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment"
 )
 
-// The numbers of the officers' live dashboard. Both queries are read by
-// every officer's dashboard every few seconds during a window, so they
-// are built to stay cheap at a city's 150,000 applications of a level:
-// the hourly counts read the index applications_submitted (migration
-// 00009) by time, the last hours only; the first-choice counts read the
-// applications of one level and year through applications_choice1. The
-// web package keeps each answer for a few seconds, so many officers cost
-// the database what one does.
+// The numbers of the officers' live dashboard: registrations by hour,
+// level and ward, and applicants by first choice. Counting a level-year of
+// 150,000 applications takes a few hundred milliseconds however it is
+// indexed (the cost is aggregating the rows), far too much for every
+// officer's page every few seconds. So the counts come in two parts that
+// the caller adds up: registrations submitted before an edge (an hour or
+// two ago), counted rarely and kept, and those submitted since the edge,
+// counted every few seconds through the index applications_submitted
+// (migration 00009), which reads only the recent rows. See web/dashboard.go.
 
 // HourCount is the registrations of one hour, level and ward (the ward of
 // the child's current residence, where families live now).
@@ -25,66 +26,76 @@ type HourCount struct {
 	Count int              `json:"count" db:"count"`
 }
 
-// HourlyRegistrations counts the applications of a school year submitted
-// since the given time, by hour (UTC), level and current ward, of the
-// wards in area (Area.School is ignored: a school has no wards). level
-// "" counts every level. Voided applications count: they were
-// registrations all the same.
-func (d *DB) HourlyRegistrations(ctx context.Context, year int, level enrollment.Level, since time.Time, area Area) (list []HourCount, err error) {
-	defer wrap(&err, "hourly registrations %d", year)
-	const q = areaCTE + `
-SELECT date_trunc('hour', a.submitted_at) AS hour, a.level, a.current_ward AS ward, count(*) AS count
-FROM applications a
-WHERE a.submitted_at >= $2 AND a.school_year = $3 AND (CAST($4 AS text) = '' OR a.level = $4)
-  AND (CAST($1 AS text) = '' OR a.current_ward IN (SELECT w.code FROM wards w WHERE w.authority_code IN (SELECT code FROM sub)))
+// FirstCount is the applications (voided ones aside) of a level naming a
+// school first.
+type FirstCount struct {
+	Level  enrollment.Level `db:"level"`
+	School string           `db:"school"`
+	Count  int              `db:"count"`
+}
+
+// Counts are a school year's registrations submitted in a time range.
+type Counts struct {
+	// Hourly counts them by hour (UTC), level and current ward. Voided
+	// applications count: they were registrations all the same.
+	Hourly []HourCount
+	// First counts them by level and first choice, voided ones aside.
+	First []FirstCount
+}
+
+// RegistrationCounts counts the applications of a school year submitted
+// at or after from and before to: Hourly from hourlyFrom on only (the
+// dashboard shows the last days), First from from on.
+func (d *DB) RegistrationCounts(ctx context.Context, year int, from, hourlyFrom, to time.Time) (c Counts, err error) {
+	defer wrap(&err, "registration counts %d", year)
+	const qHourly = `
+SELECT date_trunc('hour', submitted_at) AS hour, level, current_ward AS ward, count(*) AS count
+FROM applications
+WHERE submitted_at >= $1 AND submitted_at < $2 AND school_year = $3
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3`
-	list = []HourCount{}
-	if err := d.db.SelectContext(ctx, &list, q, area.Authority, since, year, string(level)); err != nil {
-		return nil, err
+	const qFirst = `
+SELECT level, choices[1] AS school, count(*) AS count
+FROM applications
+WHERE submitted_at >= $1 AND submitted_at < $2 AND school_year = $3 AND status <> 'voided'
+GROUP BY 1, 2`
+	c = Counts{Hourly: []HourCount{}, First: []FirstCount{}}
+	if hourlyFrom.Before(from) {
+		hourlyFrom = from
 	}
-	for i := range list {
-		list[i].Hour = list[i].Hour.UTC()
+	if err := d.db.SelectContext(ctx, &c.Hourly, qHourly, hourlyFrom, to, year); err != nil {
+		return Counts{}, err
 	}
-	return list, nil
+	for i := range c.Hourly {
+		c.Hourly[i].Hour = c.Hourly[i].Hour.UTC()
+	}
+	if err := d.db.SelectContext(ctx, &c.First, qFirst, from, to, year); err != nil {
+		return Counts{}, err
+	}
+	return c, nil
+}
+
+// AreaWards returns the codes of the wards of an authority's area, at any
+// depth below it.
+func (d *DB) AreaWards(ctx context.Context, authority string) (wards []string, err error) {
+	defer wrap(&err, "wards of %s", authority)
+	const q = areaCTE + `
+SELECT w.code FROM wards w WHERE w.authority_code IN (SELECT code FROM sub) ORDER BY w.code`
+	wards = []string{}
+	err = d.db.SelectContext(ctx, &wards, q, authority)
+	return wards, err
 }
 
 // Demand is a school's first-choice applicants against its quota for one
 // level and year.
 type Demand struct {
-	School string           `json:"school" db:"school"`
-	Name   string           `json:"name" db:"name"`
-	Ward   string           `json:"ward" db:"ward"`
-	Level  enrollment.Level `json:"level" db:"level"`
-	Quota  int              `json:"quota" db:"quota"`
-	First  int              `json:"first_choice" db:"first_choice"`
+	School string           `json:"school"`
+	Name   string           `json:"name"`
+	Ward   string           `json:"ward"`
+	Level  enrollment.Level `json:"level"`
+	Quota  int              `json:"quota"`
+	First  int              `json:"first_choice"`
 	// Ratio is First ÷ Quota; with a quota of 0 it is First (every
 	// applicant is one too many).
-	Ratio float64 `json:"ratio" db:"ratio"`
-}
-
-// FirstChoiceDemand returns, for the offers of a level and year in area,
-// the applicants who named each school first (voided applications aside)
-// against its quota, the most over-subscribed first, at most limit.
-func (d *DB) FirstChoiceDemand(ctx context.Context, level enrollment.Level, year int, area Area, limit int) (list []Demand, err error) {
-	defer wrap(&err, "first-choice demand %s %d", level, year)
-	const q = areaCTE + `,
-firsts AS (
-    SELECT a.choices[1] AS school, count(*) AS n
-    FROM applications a
-    WHERE a.level = $3 AND a.school_year = $4 AND a.status <> 'voided'
-    GROUP BY 1
-)
-SELECT s.code AS school, s.name, s.ward_code AS ward, o.level, o.quota, COALESCE(f.n, 0) AS first_choice,
-       CAST(COALESCE(f.n, 0) AS double precision) / GREATEST(o.quota, 1) AS ratio
-FROM school_offers o JOIN schools s ON s.code = o.school_code JOIN wards w ON w.code = s.ward_code
-LEFT JOIN firsts f ON f.school = o.school_code
-WHERE ` + areaWhere + ` AND o.level = $3 AND o.school_year = $4
-ORDER BY ratio DESC, s.code
-LIMIT $5`
-	list = []Demand{}
-	if err := d.db.SelectContext(ctx, &list, q, area.Authority, area.School, level, year, limit); err != nil {
-		return nil, err
-	}
-	return list, nil
+	Ratio float64 `json:"ratio"`
 }

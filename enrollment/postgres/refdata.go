@@ -27,11 +27,16 @@ import (
 // A quota or catchment of a level and school year that already has a
 // published placement run is frozen: the published result was computed
 // from it, and anyone must be able to check that result against the data
-// it came from. Editing it answers CodeConflict. The check and the write
-// run in one SERIALIZABLE transaction, so an edit racing a publish that
-// also reads or writes placement_runs serializably fails and is retried
-// rather than slipping in.
-
+// it came from. Editing it answers CodeConflict.
+//
+// Concurrency. Each edit runs at read committed and first takes a
+// transaction-scoped advisory lock on the object it edits (copies take
+// theirs in school order), so two edits of one object run one after the
+// other and the audit's "before" is always the previous "after". The
+// frozen check reads the level-year's placement runs FOR SHARE: a publish
+// (which updates a run's status) that is under way makes the edit wait for
+// it and then see it, and an edit under way makes a publish wait until the
+// edit is committed.
 // Kinds of reference_events rows written here.
 const (
 	EventOffer     = "offer"     // a school's quota for a level and year; object "<school>/<level>/<year>"
@@ -114,14 +119,22 @@ func (d *DB) Frozen(ctx context.Context, level enrollment.Level, year int) (froz
 }
 
 func checkNotFrozen(ctx context.Context, tx *sqlx.Tx, level enrollment.Level, year int) error {
-	var frozen bool
-	if err := tx.GetContext(ctx, &frozen, qFrozen, level, year); err != nil {
+	const q = `SELECT status FROM placement_runs WHERE level = $1 AND school_year = $2 FOR SHARE`
+	var statuses []string
+	if err := tx.SelectContext(ctx, &statuses, q, level, year); err != nil {
 		return err
 	}
-	if frozen {
+	if slices.Contains(statuses, "published") {
 		return frozenError(level, year)
 	}
 	return nil
+}
+
+// lockObject takes the transaction's advisory lock on a reference object,
+// so that its edits run one at a time.
+func lockObject(ctx context.Context, tx *sqlx.Tx, kind, object string) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "reference/"+kind+"/"+object)
+	return err
 }
 
 // zoneList scans a json array of {"ward","groups"} objects.
@@ -219,7 +232,9 @@ ORDER BY o.school_code`
 
 // audit writes one reference_events row in tx.
 func audit(ctx context.Context, tx *sqlx.Tx, actor enrollment.Actor, kind, object string, before, after any) error {
-	const q = `INSERT INTO reference_events (actor, actor_role, kind, object, before, after) VALUES ($1, $2, $3, $4, $5, $6)`
+	// at is the moment of the change (after the object's lock was had),
+	// not the transaction's start: the audit reads in the order of changes.
+	const q = `INSERT INTO reference_events (actor, actor_role, kind, object, before, after, at) VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp())`
 	enc := func(v any) (any, error) {
 		if v == nil {
 			return nil, nil
@@ -266,7 +281,10 @@ func schoolExists(ctx context.Context, tx *sqlx.Tx, code string) error {
 // CodeConflict when the level and year are frozen.
 func (d *DB) SetQuota(ctx context.Context, k OfferKey, quota int, actor enrollment.Actor) (o SchoolOffer, err error) {
 	defer wrap(&err, "set quota %s", k.object())
-	err = d.Transact(ctx, sql.LevelSerializable, func(tx *sqlx.Tx) error {
+	err = d.Transact(ctx, 0, func(tx *sqlx.Tx) error {
+		if err := lockObject(ctx, tx, "offer", k.object()); err != nil {
+			return err
+		}
 		if err := schoolExists(ctx, tx, k.School); err != nil {
 			return err
 		}
@@ -422,7 +440,10 @@ func replaceZones(ctx context.Context, tx *sqlx.Tx, k OfferKey, zones []enrollme
 func (d *DB) SetCatchment(ctx context.Context, k OfferKey, zones []enrollment.Zone, actor enrollment.Actor) (o SchoolOffer, err error) {
 	defer wrap(&err, "set catchment %s", k.object())
 	zones = normalZones(zones)
-	err = d.Transact(ctx, sql.LevelSerializable, func(tx *sqlx.Tx) error {
+	err = d.Transact(ctx, 0, func(tx *sqlx.Tx) error {
+		if err := lockObject(ctx, tx, "offer", k.object()); err != nil {
+			return err
+		}
 		if err := schoolExists(ctx, tx, k.School); err != nil {
 			return err
 		}
@@ -478,7 +499,7 @@ type CopyResult struct {
 // offer), audited as well. CodeConflict when the target year is frozen.
 func (d *DB) CopyCatchments(ctx context.Context, level enrollment.Level, from, to int, area Area, actor enrollment.Actor) (res CopyResult, err error) {
 	defer wrap(&err, "copy catchments %s %d to %d", level, from, to)
-	err = d.Transact(ctx, sql.LevelSerializable, func(tx *sqlx.Tx) error {
+	err = d.Transact(ctx, 0, func(tx *sqlx.Tx) error {
 		res = CopyResult{Copied: []string{}, Created: []string{}}
 		if err := checkNotFrozen(ctx, tx, level, to); err != nil {
 			return err
@@ -496,6 +517,9 @@ ORDER BY o.school_code`
 		}
 		for _, src := range sources {
 			k := OfferKey{School: src.School, Level: level, Year: to}
+			if err := lockObject(ctx, tx, "offer", k.object()); err != nil {
+				return err
+			}
 			old, had, err := offer(ctx, tx, k)
 			if err != nil {
 				return err
@@ -597,7 +621,10 @@ func (w WindowSettings) state() windowState {
 func (d *DB) SetWindow(ctx context.Context, w WindowSettings, actor enrollment.Actor) (out WindowSettings, err error) {
 	defer wrap(&err, "set window %s %d", w.Level, w.SchoolYear)
 	object := string(w.Level) + "/" + strconv.Itoa(w.SchoolYear)
-	err = d.Transact(ctx, sql.LevelSerializable, func(tx *sqlx.Tx) error {
+	err = d.Transact(ctx, 0, func(tx *sqlx.Tx) error {
+		if err := lockObject(ctx, tx, EventWindow, object); err != nil {
+			return err
+		}
 		load := func() ([]WindowSettings, error) {
 			rows, err := tx.QueryContext(ctx, qWindows+` WHERE level = $1 AND school_year = $2`, w.Level, w.SchoolYear)
 			if err != nil {
@@ -759,7 +786,10 @@ func (d *DB) SetPolicy(ctx context.Context, p Policy, actor enrollment.Actor) (o
 		p.PriorityRules = []string{}
 	}
 	object := p.Authority + "/" + string(p.Level) + "/" + strconv.Itoa(p.SchoolYear)
-	err = d.Transact(ctx, sql.LevelSerializable, func(tx *sqlx.Tx) error {
+	err = d.Transact(ctx, 0, func(tx *sqlx.Tx) error {
+		if err := lockObject(ctx, tx, EventPolicy, object); err != nil {
+			return err
+		}
 		old, err := policy(ctx, tx, p.Authority, p.Level, p.SchoolYear)
 		if err != nil {
 			return err
@@ -810,7 +840,7 @@ func (d *DB) SchoolEvents(ctx context.Context, school string, limit int) (list [
 SELECT id, actor, actor_role, kind, object, COALESCE(before, 'null') AS before, COALESCE(after, 'null') AS after, at
 FROM reference_events
 WHERE kind IN ('offer', 'catchment') AND left(object, length($1) + 1) = $1 || '/'
-ORDER BY at DESC, id DESC LIMIT $2`
+ORDER BY id DESC LIMIT $2`
 	list = []RefEvent{}
 	if err := d.db.SelectContext(ctx, &list, q, school, limit); err != nil {
 		return nil, err
