@@ -43,8 +43,9 @@ type errorDetail struct {
 	StatusURL    string               `json:"status_url,omitempty"`
 }
 
-// errorHandler writes every error as JSON in one shape, except a 404 for a
-// browser outside the API, which gets the site's "page not found" page. Errors that are not
+// errorHandler writes every error as JSON in one shape, except for a
+// browser outside the API, which gets a page in the site's layout (see
+// writeErrorPage). Errors that are not
 // *enrollment.Error or echo's own are faults of ours: logged once, and
 // answered 500 without detail.
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
@@ -74,8 +75,12 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if e.TrackingCode != "" {
 			body.Error.StatusURL = statusURL(e.TrackingCode)
 		}
-		if status == http.StatusNotFound && wantsHTML(c.Request()) {
-			_ = c.HTMLBlob(status, renderedNotFound) // no body on HEAD: net/http drops it
+		if wantsHTML(c.Request()) {
+			// A page in the site's layout (no body on HEAD: net/http drops it).
+			if err := writeErrorPage(c, status, e); err != nil {
+				log.Error("error page not rendered", "path", c.Path(), "err", err)
+				_ = c.JSON(status, body)
+			}
 			return
 		}
 		if c.Request().Method == http.MethodHead {

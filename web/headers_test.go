@@ -43,7 +43,7 @@ func TestSecurityHeaders(t *testing.T) {
 func TestNoInlineScriptOrStyle(t *testing.T) {
 	t.Parallel()
 	inline := regexp.MustCompile(`(?i)<script(\s[^>]*)?>\s*[^<\s]|<style|\sstyle\s*=|\son[a-z]+\s*=|javascript:`)
-	for path, body := range renderedPages {
+	for path, body := range renderedPublicPages(t) {
 		if m := inline.Find(body); m != nil {
 			t.Errorf("page %s has inline script or style: %q", path, m)
 		}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -34,15 +32,17 @@ var officerFiles embed.FS
 //go:embed pages/officer/officer.css
 var officerCSS []byte
 
+// officerTemplates holds each officer page parsed with each layout (the
+// page infrastructure's base.html and layouts, pages.go) and the charts.
 var officerTemplates = func() map[string]*template.Template {
-	funcs := template.FuncMap{
-		"levelName": func(l enrollment.Level) string { return l.NameVI() },
-		"join":      strings.Join,
-		"f1":        func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
-		"f2":        func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) },
-		"vnTime": func(t time.Time) string {
-			return t.In(time.FixedZone("ICT", 7*3600)).Format("02/01/2006 15:04")
-		},
+	funcs := template.FuncMap{}
+	for k, v := range templateFuncs {
+		funcs[k] = v
+	}
+	extra := template.FuncMap{
+		"join":     strings.Join,
+		"f1":       func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+		"f2":       func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) },
 		"hasGroup": func(z map[string]map[string]bool, ward, group string) bool { return z[ward][group] },
 		"whole":    func(z map[string]map[string]bool, ward string) bool { g, ok := z[ward]; return ok && len(g) == 0 },
 		"inZone":   func(z map[string]map[string]bool, ward string) bool { _, ok := z[ward]; return ok },
@@ -50,43 +50,74 @@ var officerTemplates = func() map[string]*template.Template {
 		"inc":      func(n int) int { return n + 1 },
 		"dec":      func(n int) int { return n - 1 },
 	}
+	for k, v := range extra {
+		funcs[k] = v
+	}
 	out := map[string]*template.Template{}
 	for _, name := range []string{"login", "dashboard", "schools", "school", "policy"} {
-		out[name] = template.Must(template.New("").Funcs(funcs).ParseFS(officerFiles,
-			"pages/officer/layout.html", "pages/officer/chart.html", "pages/officer/"+name+".html"))
+		for _, l := range []layout{layoutPublic, layoutSchool, layoutOfficer} {
+			t := template.Must(template.New(name).Funcs(funcs).ParseFS(pageFiles, "pages/base.html", "pages/"+string(l)))
+			out[templateKey(l, name)] = template.Must(t.ParseFS(officerFiles, "pages/officer/chart.html", "pages/officer/"+name+".html"))
+		}
 	}
 	return out
 }()
 
-// officerPage is what every officer page's template gets.
+// officerPage is an officer page's own data (pageData.Data).
 type officerPage struct {
-	Title   string
-	Nav     string // the current section, for aria-current
-	User    staff.User
-	CSRF    string
-	Flash   string
-	Error   *enrollment.Error
-	Refresh int // seconds; 0: no reload
-	// PolicyYear is the school year the policy link of the menu opens.
-	PolicyYear int
-	Data       any
+	Title string
+	Nav   string // the current section: dashboard, schools, policy
+	// Error is a refusal of the form just sent, shown above the form.
+	Error *enrollment.Error
+	// Refresh, when set, reloads the page every so many seconds (the
+	// Refresh header: the layout's head is shared, and no script runs).
+	Refresh int
+	Data    any
 }
 
 // Session key of the message shown once on the next page.
 const sessionFlash = "officer_flash"
 
+// officerNav is the officers' sections, after the links of the staff
+// layout (the schools' pages).
+func officerNav(u staff.User, current string, year int) []navLink {
+	if u.Role == staff.RoleSchool {
+		return []navLink{{Href: "/officer/truong", Label: "Chỉ tiêu & tuyến", Current: current == "schools"}}
+	}
+	authority := u.Scope
+	if u.Role == staff.RoleCity {
+		authority = "HN"
+	}
+	return []navLink{
+		{Href: "/officer/dashboard", Label: "Theo dõi trực tiếp", Current: current == "dashboard"},
+		{Href: "/officer/truong", Label: "Chỉ tiêu & tuyến", Current: current == "schools"},
+		{Href: fmt.Sprintf("/officer/chinh-sach/%s/lop1/%d", url.PathEscape(authority), year), Label: "Chính sách xét tuyển", Current: current == "policy"},
+	}
+}
+
 func (s *server) officerRender(c echo.Context, status int, name string, p officerPage) error {
 	ctx := c.Request().Context()
+	pd := &pageData{Title: p.Title, Path: c.Request().URL.Path, Data: p}
 	if u, ok := staffUser(c); ok {
-		p.User = u
-		p.CSRF = csrfToken(s.sessions.GetBytes(ctx, sessionCSRF))
-		_, p.PolicyYear = s.pageLevelYear(c)
-		if p.Flash == "" {
-			p.Flash = s.sessions.PopString(ctx, sessionFlash)
+		c.Set(csrfKey, csrfToken(s.sessions.GetBytes(ctx, sessionCSRF)))
+		fillStaffChrome(c, pd, &u)
+		_, year := s.pageLevelYear(c)
+		pd.Nav = append(officerNav(u, p.Nav, year), pd.Nav...)
+		if msg := s.sessions.PopString(ctx, sessionFlash); msg != "" {
+			pd.Flash = &flash{Kind: "ok", Message: msg}
 		}
 	}
+	if p.Refresh > 0 {
+		c.Response().Header().Set("Refresh", strconv.Itoa(p.Refresh))
+	}
+	t := officerTemplates[templateKey(pd.Layout, name)]
+	if pd.Layout == "" {
+		pd.Layout, pd.Home, pd.Kicker = layoutPublic, "/", "Dành cho cán bộ · Staff"
+		pd.Nav = publicNav(pd.Path)
+		t = officerTemplates[templateKey(layoutPublic, name)]
+	}
 	var buf bytes.Buffer
-	if err := officerTemplates[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", pd); err != nil {
 		return err
 	}
 	return c.HTMLBlob(status, buf.Bytes())
@@ -140,34 +171,18 @@ func (s *server) officerLoginPage(c echo.Context) error {
 	return s.officerRender(c, http.StatusOK, "login", officerPage{Title: "Đăng nhập cán bộ · Staff sign-in", Data: safeNext(c.QueryParam("next"))})
 }
 
-// officerLogin signs in from the page's form, by the rules of the JSON
-// sign-in (staff.go's login): the token renewed, a new CSRF secret.
+// officerLogin signs in from the page's form, through the same sign-in
+// as the API (staff.go's signIn: throttled, the token renewed, a new CSRF
+// secret).
 func (s *server) officerLogin(c echo.Context) error {
 	next := safeNext(c.FormValue("next"))
-	address := clientKey(c.Request(), s.ClientIPHeader)
-	u, err := s.Staff.Login(c.Request().Context(), c.FormValue("username"), c.FormValue("password"), address)
-	if err != nil {
+	if _, err := s.signIn(c, credentials{Username: c.FormValue("username"), Password: c.FormValue("password")}); err != nil {
 		var e *enrollment.Error
 		if !errors.As(err, &e) {
-			s.Logger.Warn("staff sign-in not checked", "err", err)
-			e = staffUnavailable()
+			return err
 		}
-		return s.officerRender(c, http.StatusUnauthorized, "login", officerPage{Title: "Đăng nhập cán bộ · Staff sign-in", Error: e, Data: next})
+		return s.officerRender(c, statusOf[e.Code], "login", officerPage{Title: "Đăng nhập cán bộ · Staff sign-in", Error: e, Data: next})
 	}
-	ctx := c.Request().Context()
-	if err := s.sessions.RenewToken(ctx); err != nil {
-		return staffUnavailable()
-	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	s.sessions.Put(ctx, sessionUser, u.Username)
-	s.sessions.Put(ctx, sessionCSRF, secret)
-	s.sessions.Put(ctx, sessionStamp, u.Stamp)
-	s.sessions.SetDeadline(ctx, time.Now().Add(s.sessions.Lifetime))
-	if err := s.saveSession(c); err != nil {
-		return err
-	}
-	s.Logger.Info("staff signed in", "user", u.Username, "role", string(u.Role), "address", address, "via", "officer page")
 	return c.Redirect(http.StatusSeeOther, next)
 }
 

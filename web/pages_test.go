@@ -106,3 +106,17 @@ func TestFavicon(t *testing.T) {
 		t.Errorf("GET /favicon.ico: %d %q %.40s, want the SVG icon", w.Code, w.Header().Get("Content-Type"), w.Body)
 	}
 }
+
+// renderedPublicPages renders each public page as it is served.
+func renderedPublicPages(t *testing.T) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, p := range sitePages {
+		b, err := renderPage(p.File, &pageData{Title: p.Title, Path: p.Path, Scripts: p.Scripts})
+		if err != nil {
+			t.Fatalf("render %s: %v", p.Path, err)
+		}
+		out[p.Path] = b
+	}
+	return out
+}

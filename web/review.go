@@ -50,9 +50,24 @@ func (s *server) listApplicants(c echo.Context) error {
 	if err := s.authorizeSchool(c, code); err != nil {
 		return err
 	}
-	q, err := applicantFilter(c, code)
+	q, err := applicantQuery(c, code)
 	if err != nil {
 		return err
+	}
+	page, err := s.Store.Applicants(c.Request().Context(), q)
+	if err != nil {
+		s.Logger.Warn("applicant list not loaded", "school", code, "err", err)
+		return staffUnavailable()
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+// applicantQuery reads a list's filters and its page (page, per_page)
+// from the query string: the API's list and the list page share it.
+func applicantQuery(c echo.Context, code string) (enrollment.ApplicantQuery, error) {
+	q, err := applicantFilter(c, code)
+	if err != nil {
+		return q, err
 	}
 	q.Page, q.PerPage = 1, 50
 	for _, p := range []struct {
@@ -62,17 +77,12 @@ func (s *server) listApplicants(c echo.Context) error {
 		if v := c.QueryParam(p.name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				return badQuery(p.name, "Tham số "+p.name+" phải là số nguyên dương", "query parameter "+p.name+" must be a positive integer")
+				return q, badQuery(p.name, "Tham số "+p.name+" phải là số nguyên dương", "query parameter "+p.name+" must be a positive integer")
 			}
 			*p.to = n
 		}
 	}
-	page, err := s.Store.Applicants(c.Request().Context(), q)
-	if err != nil {
-		s.Logger.Warn("applicant list not loaded", "school", code, "err", err)
-		return staffUnavailable()
-	}
-	return c.JSON(http.StatusOK, page)
+	return q, nil
 }
 
 // applicantFilter reads the filters of a school's applicant list (level,
@@ -187,7 +197,6 @@ var decisionTo = map[string]enrollment.Status{
 // with the staff account and its role. After a void the child's duplicate
 // guard in Redis is released, so the child may register again online.
 func (s *server) decide(c echo.Context) error {
-	u, _ := staffUser(c)
 	var d decisionBody
 	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 8<<10))
 	dec.DisallowUnknownFields()
@@ -196,21 +205,34 @@ func (s *server) decide(c echo.Context) error {
 			`Cần gửi JSON {"decision": "accept" | "return" | "void", "reason": "..."}`,
 			`send JSON {"decision": "accept" | "return" | "void", "reason": "..."}`)
 	}
+	h, to, err := s.applyDecision(c, d)
+	if err != nil {
+		return err
+	}
+	vi, en := to.Text()
+	return c.JSON(http.StatusOK, map[string]any{"tracking_code": h.TrackingCode, "status": to, "status_text": vi, "status_text_en": en})
+}
+
+// applyDecision makes a staff decision on the application the route's
+// :code names, for the API and the file page alike. It returns the
+// application's head as it was and the state it moved to.
+func (s *server) applyDecision(c echo.Context, d decisionBody) (enrollment.Head, enrollment.Status, error) {
+	u, _ := staffUser(c)
 	to, ok := decisionTo[d.Decision]
 	if !ok {
-		return &enrollment.Error{Code: enrollment.CodeInvalid,
+		return enrollment.Head{}, "", &enrollment.Error{Code: enrollment.CodeInvalid,
 			Message: `Quyết định phải là "accept" (duyệt), "return" (trả lại) hoặc "void" (hủy)`, MessageEN: `decision must be "accept", "return" or "void"`,
 			Problems: []enrollment.Problem{{Field: "decision", Message: "Quyết định không hợp lệ", MessageEN: "unknown decision"}}}
 	}
 	code, ok := enrollment.NormalizeTrackingCode(c.Param("code"))
 	if !ok {
-		return enrollment.ErrNotFound
+		return enrollment.Head{}, "", enrollment.ErrNotFound
 	}
 	ctx := c.Request().Context()
 	authorize := func(h enrollment.Head) error { return s.mayReview(ctx, u, h) }
 	h, err := s.Store.Transition(ctx, code, to, actorOf(u), d.Reason, authorize)
 	if err != nil {
-		return s.storeError(err, "decision not stored")
+		return enrollment.Head{}, "", s.storeError(err, "decision not stored")
 	}
 	if to == enrollment.StatusVoided {
 		if r, ok := s.Intake.(releaser); ok {
@@ -222,8 +244,7 @@ func (s *server) decide(c echo.Context) error {
 		}
 	}
 	s.Logger.Info("application decided", "application", h.ID, "user", u.Username, "role", string(u.Role), "from", string(h.Status), "to", string(to))
-	vi, en := to.Text()
-	return c.JSON(http.StatusOK, map[string]any{"tracking_code": h.TrackingCode, "status": to, "status_text": vi, "status_text_en": en})
+	return h, to, nil
 }
 
 // readForm reads a registration form from the request, as
@@ -317,18 +338,33 @@ func (s *server) registerDirect(c echo.Context) error {
 	if err := s.authorizeSchool(c, school); err != nil {
 		return err
 	}
-	u, _ := staffUser(c)
 	form, err := readForm(c)
 	if err != nil {
 		return err
 	}
-	now := s.NowFunc()
-	app, err := s.Catalog().CheckDirect(form, now)
+	res, err := s.direct(c, school, form)
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set(echo.HeaderLocation, statusURL(res.TrackingCode))
+	vi, en := enrollment.StatusReceived.Text()
+	return c.JSON(http.StatusCreated, map[string]any{"tracking_code": res.TrackingCode, "status": enrollment.StatusReceived,
+		"status_text": vi, "status_text_en": en, "source": enrollment.SourceDirect,
+		"status_url": statusURL(res.TrackingCode), "status_page": statusPage(res.TrackingCode), "submitted_at": res.SubmittedAt})
+}
+
+// direct checks and stores a direct registration at school, whose
+// authorization the caller has checked: the API's and the registration
+// page's one way in.
+func (s *server) direct(c echo.Context, school string, form *enrollment.Form) (enrollment.DirectResult, error) {
+	u, _ := staffUser(c)
+	now := s.NowFunc()
+	app, err := s.Catalog().CheckDirect(form, now)
+	if err != nil {
+		return enrollment.DirectResult{}, err
+	}
 	if !slices.Contains(app.Choices, school) {
-		return &enrollment.Error{Code: enrollment.CodeInvalid,
+		return enrollment.DirectResult{}, &enrollment.Error{Code: enrollment.CodeInvalid,
 			Message:   fmt.Sprintf("Trường %s phải có trong các nguyện vọng của hồ sơ đăng ký trực tiếp tại trường", school),
 			MessageEN: fmt.Sprintf("school %s must be among the choices of a registration made there in person", school),
 			Problems:  []enrollment.Problem{{Field: "choices", Message: "Thiếu trường đang đăng ký", MessageEN: "the registering school is missing"}}}
@@ -347,16 +383,12 @@ func (s *server) registerDirect(c echo.Context) error {
 				dup.Message += "; hồ sơ đó thuộc trường khác: đề nghị phụ huynh liên hệ trường của nguyện vọng 1, hoặc cơ quan quản lý"
 				dup.MessageEN += "; it belongs to another school: ask the parent to contact the school of its first choice, or the authority"
 			}
-			return &dup
+			return res, &dup
 		}
-		return s.storeError(err, "direct registration not stored")
+		return res, s.storeError(err, "direct registration not stored")
 	}
 	s.Logger.Info("direct registration", "application", app.ID, "user", u.Username, "school", school)
-	c.Response().Header().Set(echo.HeaderLocation, statusURL(res.TrackingCode))
-	vi, en := enrollment.StatusReceived.Text()
-	return c.JSON(http.StatusCreated, map[string]any{"tracking_code": res.TrackingCode, "status": enrollment.StatusReceived,
-		"status_text": vi, "status_text_en": en, "source": enrollment.SourceDirect,
-		"status_url": statusURL(res.TrackingCode), "status_page": statusPage(res.TrackingCode), "submitted_at": res.SubmittedAt})
+	return res, nil
 }
 
 // preferStored reports whether a status document from Redis must give way

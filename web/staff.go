@@ -292,9 +292,7 @@ type credentials struct {
 	Password string `json:"password"`
 }
 
-// login signs a staff user in: POST /api/v1/session. The session token is
-// renewed, so a token planted in the browser before sign-in is worthless
-// after it; the absolute lifetime starts again.
+// login signs a staff user in: POST /api/v1/session.
 func (s *server) login(c echo.Context) error {
 	var cr credentials
 	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 4<<10))
@@ -303,6 +301,19 @@ func (s *server) login(c echo.Context) error {
 		return enrollment.Errorf(enrollment.CodeBadRequest,
 			`Cần gửi JSON {"username": "...", "password": "..."}`, `send JSON {"username": "...", "password": "..."}`)
 	}
+	u, err := s.signIn(c, cr)
+	if err != nil {
+		return err
+	}
+	return s.sessionJSON(c, u)
+}
+
+// signIn checks the credentials (with the account's and the address's
+// throttling) and opens the session: the sign-in of the API and of the
+// sign-in page alike. The session token is renewed, so a token planted in
+// the browser before sign-in is worthless after it; the absolute lifetime
+// starts again.
+func (s *server) signIn(c echo.Context, cr credentials) (staff.User, error) {
 	address := clientKey(c.Request(), s.ClientIPHeader)
 	u, err := s.Staff.Login(c.Request().Context(), cr.Username, cr.Password, address)
 	if err != nil {
@@ -315,14 +326,14 @@ func (s *server) login(c echo.Context) error {
 			} else {
 				s.Logger.Info("staff sign-in failed", "address", address)
 			}
-			return e
+			return staff.User{}, e
 		}
 		s.Logger.Warn("staff sign-in not checked", "err", err)
-		return staffUnavailable()
+		return staff.User{}, staffUnavailable()
 	}
 	ctx := c.Request().Context()
 	if err := s.sessions.RenewToken(ctx); err != nil {
-		return staffUnavailable()
+		return staff.User{}, staffUnavailable()
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
@@ -331,10 +342,10 @@ func (s *server) login(c echo.Context) error {
 	s.sessions.Put(ctx, sessionStamp, u.Stamp)
 	s.sessions.SetDeadline(ctx, time.Now().Add(s.sessions.Lifetime))
 	if err := s.saveSession(c); err != nil {
-		return err
+		return staff.User{}, err
 	}
 	s.Logger.Info("staff signed in", "user", u.Username, "role", string(u.Role), "address", address)
-	return s.sessionJSON(c, u)
+	return u, nil
 }
 
 // currentSession answers GET /api/v1/session.
@@ -345,6 +356,14 @@ func (s *server) currentSession(c echo.Context) error {
 
 // logout ends the session: DELETE /api/v1/session.
 func (s *server) logout(c echo.Context) error {
+	if err := s.signOut(c); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "signed_out"})
+}
+
+// signOut ends the session and audits it, for the API and the pages.
+func (s *server) signOut(c echo.Context) error {
 	u, _ := staffUser(c)
 	ctx := c.Request().Context()
 	if err := s.sessions.Destroy(ctx); err != nil {
@@ -354,7 +373,7 @@ func (s *server) logout(c echo.Context) error {
 	if err := s.Staff.Record(ctx, staff.Event{Username: u.Username, Role: string(u.Role), Action: staff.ActionLogout, Address: address}); err != nil {
 		s.Logger.Warn("staff sign-out not audited", "user", u.Username, "err", err)
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "signed_out"})
+	return nil
 }
 
 func staffUnavailable() *enrollment.Error {

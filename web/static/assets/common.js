@@ -1,18 +1,20 @@
-// Shared helpers of the parents' pages: the API, Vietnam time, level names.
+// Shared helpers of the parents' pages: the API, Vietnam time, the labels.
 // Plain ES2020, no build step; exposed as window.TS.
 "use strict";
 
 (function () {
-  const LEVELS = {
-    mg3: { vi: "Mẫu giáo 3 tuổi", en: "Kindergarten, age 3", order: 1 },
-    mg4: { vi: "Mẫu giáo 4 tuổi", en: "Kindergarten, age 4", order: 2 },
-    mg5: { vi: "Mẫu giáo 5 tuổi", en: "Kindergarten, age 5", order: 3 },
-    lop1: { vi: "Lớp 1", en: "Grade 1", order: 4 },
-    lop6: { vi: "Lớp 6", en: "Grade 6", order: 5 },
-  };
+  // The names of levels and statuses come from the server, generated from
+  // package enrollment (/assets/labels.js, loaded before this file).
+  const LABELS = window.TS_LABELS || { levels: {}, statuses: {} };
+  const LEVELS = LABELS.levels;
 
   function level(code) {
     return LEVELS[code] || { vi: code, en: code, order: 99 };
+  }
+
+  // status returns a status's short label, sentence and badge class.
+  function status(code) {
+    return LABELS.statuses[code] || { label: code, label_en: code, text: code, text_en: code, badge: "" };
   }
 
   function byLevel(a, b) {
@@ -135,5 +137,5 @@
     return ok;
   }
 
-  window.TS = { LEVELS, level, byLevel, vnDateTime, vnDate, vnDeadline, schoolYear, formatCode, api, el, en, copyText };
+  window.TS = { LEVELS, level, status, byLevel, vnDateTime, vnDate, vnDeadline, schoolYear, formatCode, api, el, en, copyText };
 })();

@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const { api, el, en, level, vnDateTime, schoolYear, formatCode } = window.TS;
+  const { api, el, en, level, status, vnDateTime, schoolYear, formatCode } = window.TS;
   const $ = (id) => document.getElementById(id);
   const out = $("lookup-result");
 
@@ -15,18 +15,6 @@
     ["Nhập học", "Enrolled"],
   ];
   const REACHED = { queued: 0, received: 1, pending_verification: 1, returned: 1, accepted: 2, placed: 3, confirmed: 4, declined: 3 };
-  const BADGE = {
-    queued: "badge-info", received: "badge-ok", accepted: "badge-ok", placed: "badge-ok", confirmed: "badge-ok",
-    pending_verification: "badge-info", returned: "badge-warn", duplicate: "badge-warn", not_stored: "badge-warn",
-    declined: "badge-closed",
-  };
-
-  const SHORT = {
-    queued: "Đang chờ lưu", received: "Đã lưu", returned: "Trả lại", accepted: "Đã duyệt", placed: "Có kết quả",
-    confirmed: "Đã nhập học", declined: "Không nhập học", duplicate: "Trùng hồ sơ",
-    pending_verification: "Chờ đối chiếu dân cư", not_stored: "Không lưu được",
-  };
-
   const poll = { timer: 0, delay: 0, code: "", started: 0 };
   const schoolNames = new Map(); // "level:year" -> Map(code -> name), or a pending promise
 
@@ -143,7 +131,7 @@
     const card = el("section", { class: "card", id: "status-card", "data-status": v.status, "aria-labelledby": "status-title" });
     card.append(el("div", { class: "status-head" },
       el("h2", { id: "status-title" }, "Hồ sơ ", el("span", { class: "mono" }, formatCode(v.tracking_code))),
-      el("span", { class: "badge " + (BADGE[v.status] || "") }, SHORT[v.status] || v.status)));
+      el("span", { class: "badge " + status(v.status).badge }, status(v.status).label)));
     card.append(el("p", { class: "status-text", id: "status-text" }, v.status_text || v.status));
     card.append(el("p", { class: "status-text-en", id: "status-text-en", lang: "en" }, v.status_text_en || ""));
     const prog = v.status === "duplicate" || v.status === "not_stored" ? null : progress(v.status);
