@@ -32,5 +32,7 @@ func (s *server) routes(e *echo.Echo) {
 	api.GET("/schools/:code/applications.xlsx", s.exportXLSX, s.staffRoute()...)
 	s.placementRoutes(api)
 
+	s.referenceRoutes(e, api) // quotas, catchments, windows, policies, the live dashboard (issue 9)
+
 	s.pages(e)
 }

@@ -61,6 +61,12 @@ type Deps struct {
 	Staff          *staff.Store
 	Sessions       SessionConfig
 	LoginPerMinute int
+
+	// RefreshCatalog, when set, reloads the catalog that Catalog returns
+	// from PostgreSQL: called after every reference data edit (issue 9),
+	// so the intake of this process checks the next registration against
+	// it at once.
+	RefreshCatalog func(ctx context.Context) error
 }
 
 // NewServer returns the HTTP handler of the whole service.
@@ -92,6 +98,7 @@ func newServer(d Deps) (*echo.Echo, *server) {
 type server struct {
 	Deps
 	sessions *scs.SessionManager // nil without Deps.Staff
+	dash     dashboardCache      // the live dashboard's recent answers
 }
 
 // Intake takes checked registrations: the Redis-buffered *intake.Queue, or

@@ -225,6 +225,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		in = q
 	}
+	// refresh reloads the catalog from PostgreSQL and keeps a copy in
+	// Redis: every 30 seconds below, and at once after an officer's edit
+	// of reference data in this process (other processes see the edit at
+	// their next tick, within 30 seconds).
+	refresh := func(ctx context.Context) error {
+		c, err := a.pg.LoadCatalog(ctx)
+		if err != nil {
+			return err
+		}
+		current.Store(c)
+		if err := intake.SaveCatalog(ctx, a.rdb, a.keys, c); err != nil {
+			a.log.Warn("catalog copy to Redis failed", "err", err)
+		}
+		return nil
+	}
 	var draining atomic.Bool // set on SIGTERM: /readyz answers 503
 	handler := web.NewServer(web.Deps{
 		Catalog:  current.Load,
@@ -254,6 +269,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Sessions: web.SessionConfig{IdleTimeout: a.cfg.StaffSessionIdle, Lifetime: a.cfg.StaffSessionLifetime,
 			CookieSecure: a.cfg.CookieSecure},
 		LoginPerMinute: a.cfg.StaffLoginRate,
+
+		// Reference data edits (issue 9) show in this process at once.
+		RefreshCatalog: refresh,
 	})
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
@@ -285,13 +303,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			case <-gctx.Done():
 				return nil
 			case <-t.C:
-				if c, err := a.pg.LoadCatalog(gctx); err != nil {
+				if err := refresh(gctx); err != nil {
 					a.log.Warn("catalog refresh failed; keeping the last one", "err", err)
-				} else {
-					current.Store(c)
-					if err := intake.SaveCatalog(gctx, a.rdb, a.keys, c); err != nil {
-						a.log.Warn("catalog copy to Redis failed", "err", err)
-					}
 				}
 			}
 		}

@@ -11,8 +11,8 @@
 // schools of an authority's area (its wards, at any depth below it) for an
 // authority's. Choices outside the scope are left out of the instance.
 // The schools' offers (quota) and catchments for the level and year; the
-// authority's placement policy, or the city's (authority HN), or
-// DefaultPolicy; and the committed lottery seed of the level and year: no
+// placement policy of the nearest authority up the tree that set one, or
+// postgres.DefaultPriorityRules; and the committed lottery seed of the level and year: no
 // run can use any other.
 //
 // Nothing personal goes into the instance. Each child is the pseudonym
@@ -61,16 +61,6 @@ import (
 // CityAuthority is the authority whose placement policy applies where an
 // authority below it has none.
 const CityAuthority = "HN"
-
-// DefaultPolicy is the policy of a level and year for which no authority
-// set one: in-catchment children of priority group 1 first, then ĐT1, ĐT2
-// and ĐT3 (DOMAIN.md), deferred acceptance with a single lottery, and
-// administrative placement on.
-var DefaultPolicy = postgres.Policy{
-	PriorityRules: []string{"in_catchment+group1", "dt1", "dt2", "dt3"},
-	Mechanism:     string(allocation.MechanismDA), TieBreak: string(allocation.TieBreakSingle),
-	AdministrativePlacement: true,
-}
 
 // Includes of a run: which applications it places.
 const (
@@ -195,17 +185,14 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 	if err != nil {
 		return nil, err
 	}
-	policy, ok, err := db.Policy(ctx, cmpOr(req.Scope, CityAuthority), CityAuthority, level, year)
+	policy, err := db.Policy(ctx, cmpOr(req.Scope, CityAuthority), req.Level, year)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		policy = DefaultPolicy
 	}
 	if req.Mechanism == "" {
 		req.Mechanism = allocation.Mechanism(policy.Mechanism)
 	}
-	offers, err := db.Offers(ctx, req.Scope, level, year)
+	offers, err := db.ScopeOffers(ctx, req.Scope, level, year)
 	if err != nil {
 		return nil, err
 	}
@@ -652,7 +639,7 @@ func Publish(ctx context.Context, db *postgres.DB, id int64, actor enrollment.Ac
 // in the run's scope: those whose seats a round-2 run made after the
 // deadline freed.
 func missedOf(ctx context.Context, db *postgres.DB, r postgres.Run) ([]string, error) {
-	offers, err := db.Offers(ctx, r.Scope, r.Level, r.SchoolYear)
+	offers, err := db.ScopeOffers(ctx, r.Scope, r.Level, r.SchoolYear)
 	if err != nil {
 		return nil, err
 	}

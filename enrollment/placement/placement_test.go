@@ -380,7 +380,7 @@ LEFT JOIN placement_assignments pa ON pa.run_id = a.placed_run_id AND pa.applica
 			perSchool[e.school]++
 		}
 	}
-	offers, _ := b.db.Offers(ctx, "", string(level), b.year)
+	offers, _ := b.db.ScopeOffers(ctx, "", string(level), b.year)
 	for _, o := range offers {
 		if perSchool[o.Code] > o.Quota {
 			t.Errorf("school %s: %d children over a quota of %d", o.Code, perSchool[o.Code], o.Quota)

@@ -105,10 +105,10 @@ FROM school_offers o JOIN schools s ON s.code = o.school_code JOIN wards w ON w.
 WHERE o.level = $2 AND o.school_year = $3 AND ($1 = '' OR w.authority_code IN (SELECT code FROM area))
 ORDER BY s.code`
 
-// Offers returns the offers of a level and year of the schools in scope:
+// ScopeOffers returns the offers of a level and year of the schools in scope:
 // those whose ward belongs to the authority scope or one below it, or
 // every school for the empty scope (the city).
-func (d *DB) Offers(ctx context.Context, scope, level string, year int) (_ []Offer, err error) {
+func (d *DB) ScopeOffers(ctx context.Context, scope, level string, year int) (_ []Offer, err error) {
 	defer wrap(&err, "offers %s/%d in %q", level, year, scope)
 	var out []Offer
 	err = d.db.SelectContext(ctx, &out, qOffers, scope, level, year)
@@ -151,34 +151,6 @@ func (d *DB) Wards(ctx context.Context) (_ []Ward, err error) {
 	var out []Ward
 	err = d.db.SelectContext(ctx, &out, `SELECT code, groups, lat, lon FROM wards ORDER BY code`)
 	return out, err
-}
-
-// Policy is how an authority places a level in a year
-// (placement_policies).
-type Policy struct {
-	Authority               string         `db:"authority_code"`
-	PriorityRules           pq.StringArray `db:"priority_rules"`
-	Mechanism               string         `db:"mechanism"`
-	TieBreak                string         `db:"tie_break"`
-	AdministrativePlacement bool           `db:"administrative_placement"`
-}
-
-const qPolicy = `
-SELECT authority_code, priority_rules, mechanism, tie_break, administrative_placement FROM placement_policies
-WHERE authority_code IN ($1, $2) AND level = $3 AND school_year = $4
-ORDER BY authority_code = $1 DESC LIMIT 1`
-
-// Policy returns the policy of the authority for a level and year, or the
-// city's (authority city) when the authority has none. ok is false when
-// neither has one.
-func (d *DB) Policy(ctx context.Context, authority, city, level string, year int) (_ Policy, ok bool, err error) {
-	defer wrap(&err, "placement policy of %s for %s/%d", authority, level, year)
-	var p Policy
-	err = d.db.GetContext(ctx, &p, qPolicy, authority, city, level, year)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Policy{}, false, nil
-	}
-	return p, err == nil, err
 }
 
 // Applicant is what a run reads of an application: never a name, an ID
@@ -627,20 +599,4 @@ func (d *DB) WindowConfirmBy(ctx context.Context, level string, year int) (_ *ti
 		return nil, nil
 	}
 	return t, err
-}
-
-// AuthorityChain returns the authority code and those above it, nearest
-// first (empty for an unknown code).
-func (d *DB) AuthorityChain(ctx context.Context, code string) (_ []string, err error) {
-	defer wrap(&err, "authorities above %s", code)
-	const q = `
-WITH RECURSIVE chain (code, parent_code, depth) AS (
-    SELECT code, parent_code, 0 FROM authorities WHERE code = $1
-  UNION ALL
-    SELECT a.code, a.parent_code, c.depth + 1 FROM authorities a JOIN chain c ON a.code = c.parent_code WHERE c.depth < 16
-)
-SELECT code FROM chain ORDER BY depth`
-	var out []string
-	err = d.db.SelectContext(ctx, &out, q, code)
-	return out, err
 }
