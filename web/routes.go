@@ -31,5 +31,7 @@ func (s *server) routes(e *echo.Echo) {
 	api.GET("/schools/:code/applications.csv", s.exportCSV, s.staffRoute()...)
 	api.GET("/schools/:code/applications.xlsx", s.exportXLSX, s.staffRoute()...)
 
+	s.parentRoutes(api)
+
 	s.pages(e)
 }

@@ -16,14 +16,14 @@ import (
 
 // PublishedRun is a published placement run as the public sees it.
 type PublishedRun struct {
-	ID             int64     `json:"id"`
-	Level          string    `json:"level"`
-	SchoolYear     int       `json:"school_year"`
-	Round          int       `json:"round"`
-	Mechanism      string    `json:"mechanism"`
-	Scope          string    `json:"scope"`
-	Seed           string    `json:"seed"`
-	SeedCommitment string    `json:"seed_commitment"`
+	ID             int64  `json:"id"`
+	Level          string `json:"level"`
+	SchoolYear     int    `json:"school_year"`
+	Round          int    `json:"round"`
+	Mechanism      string `json:"mechanism"`
+	Scope          string `json:"scope"`
+	Seed           string `json:"seed"`
+	SeedCommitment string `json:"seed_commitment"`
 	// CommittedAt is when the seed's commitment was made public, before
 	// the window closed.
 	CommittedAt time.Time       `json:"seed_committed_at"`
