@@ -222,4 +222,6 @@ var addressN atomic.Int64
 
 // fromAddress returns a client whose requests say they come from a fresh
 // address (the site trusts X-Real-IP).
-func fromAddress() string { return fmt.Sprintf("10.9.%d.%d", addressN.Add(1)/250, addressN.Load()%250+1) }
+func fromAddress() string {
+	return fmt.Sprintf("10.9.%d.%d", addressN.Add(1)/250, addressN.Load()%250+1)
+}
