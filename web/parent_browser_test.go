@@ -43,7 +43,7 @@ func TestParentJourney(t *testing.T) {
 		t.Errorf("headline = %q, want %q", head, want)
 	}
 	ex := tb.text("#result-explanations")
-	if want := nameA + " (nguyện vọng 1) đã đủ chỉ tiêu: "; !strings.Contains(ex, want) || !strings.Contains(ex, "bốc thăm") {
+	if want := nameA + " (nguyện vọng 1) đã đủ chỉ tiêu (1 chỗ): Con cùng mức ưu tiên"; !strings.Contains(ex, want) || !strings.Contains(ex, "bốc thăm") {
 		t.Errorf("explanations = %q, want %q and the lottery", ex, want)
 	}
 	// The consequence of each button is on the page before any click.

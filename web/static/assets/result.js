@@ -43,6 +43,15 @@
     return s.charAt(0).toUpperCase() + s.slice(1);
   }
 
+  // reasonParts says "đã đủ N chỉ tiêu: <why>" for a full school, and the
+  // engine's reason as it is otherwise.
+  function reasonParts(e) {
+    const text = reasonText(e.vi);
+    const m = /^Trường đã nhận đủ (\d+) chỉ tiêu\. (.*)$/s.exec(text);
+    if (e.reason === "full" && m) return [` đã đủ chỉ tiêu (${m[1]} chỗ): `, m[2]];
+    return [": ", text];
+  }
+
   function resultSummary(v) {
     const r = v.result;
     const wrap = el("div", { id: "result-summary" });
@@ -67,7 +76,7 @@
         en(r.via === "unassigned" ? "Why not the schools chosen:" : "Why not the schools ranked higher:", true)));
       wrap.append(el("ul", { class: "explanations", id: "result-explanations" }, r.explanations.map((e) => el("li", {},
         el("strong", {}, `${schoolName(v, e.school)} (nguyện vọng ${rankOf(v, e.school) || "?"})`),
-        e.reason === "full" ? " đã đủ chỉ tiêu: " : ": ", reasonText(e.vi),
+        ...reasonParts(e),
         el("span", { class: "en en-block", lang: "en" }, e.en)))));
     }
     return wrap;
