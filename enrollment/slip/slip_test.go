@@ -90,3 +90,17 @@ func TestAdmissionNotice(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWrite measures one slip: font subsetting, the QR code and the
+// PDF (go test -bench Write -benchtime 20x ./enrollment/slip).
+func BenchmarkWrite(b *testing.B) {
+	s := sample()
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := slip.Write(&buf, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/pdf")
+}
