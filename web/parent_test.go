@@ -378,3 +378,66 @@ func TestSlip(t *testing.T) {
 		}
 	}
 }
+
+// TestParentAuthorizationMatrix: the parents' routes × every kind of
+// caller, on an application placed at school A (its first choice).
+// Refusals carry no application data.
+func TestParentAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
+	s := newParentSite(t)
+	type caller struct {
+		name string
+		c    func(code, id, other, otherID string) *client
+	}
+	callers := []caller{
+		{"anonymous", func(string, string, string, string) *client { return s.anonymous(t) }},
+		{"its parent", func(code, id, _, _ string) *client { c, _ := s.lookup(t, code, id); return c }},
+		{"another parent", func(_, _, other, otherID string) *client { c, _ := s.lookup(t, other, otherID); return c }},
+		{"school A", func(string, string, string, string) *client { return s.signIn(t, "school-"+schoolA) }},
+		{"school B", func(string, string, string, string) *client { return s.signIn(t, "school-"+s.schoolB.SchoolCode) }},
+		{"ward of A", func(string, string, string, string) *client { return s.signIn(t, "ward-00004") }},
+		{"ward of B", func(string, string, string, string) *client { return s.signIn(t, "ward-"+s.schoolB.Ward) }},
+		{"city", func(string, string, string, string) *client { return s.signIn(t, "admin") }},
+	}
+	routes := []struct {
+		name string
+		want [8]int
+		do   func(c *client, code string) int
+	}{
+		{"confirm", [8]int{401, 200, 401, 200, 404, 403, 404, 403}, func(c *client, code string) int {
+			return s.do(t, c, "POST", "/api/v1/applications/"+code+"/decision", map[string]string{"decision": "confirm"}).status
+		}},
+		{"decline", [8]int{401, 200, 401, 200, 404, 200, 404, 200}, func(c *client, code string) int {
+			return s.do(t, c, "POST", "/api/v1/applications/"+code+"/decision", map[string]string{"decision": "decline"}).status
+		}},
+		{"slip", [8]int{401, 200, 401, 200, 404, 200, 404, 200}, func(c *client, code string) int {
+			st, _ := s.getPDF(t, c, "/api/v1/applications/"+code+"/slip.pdf")
+			return st
+		}},
+		{"published", [8]int{200, 200, 200, 200, 200, 200, 200, 200}, func(c *client, _ string) int {
+			res, err := c.http.Get(s.url + "/api/v1/placement/published")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}},
+	}
+	for _, r := range routes {
+		// Fresh applications for each route: a decision is once per round.
+		var codes, ids []string
+		for range callers {
+			code, f := s.stored(t, schoolA)
+			codes, ids = append(codes, code), append(ids, f.Child.IDNumber)
+		}
+		other, fo := s.stored(t, schoolA)
+		round := map[string]int{"confirm": 1, "decline": 2, "slip": 3, "published": 4}[r.name]
+		s.publish(t, round, time.Now().Add(48*time.Hour), nil, append(codes, other)...)
+		for i, cl := range callers {
+			c := cl.c(codes[i], ids[i], other, fo.Child.IDNumber)
+			if got := r.do(c, codes[i]); got != r.want[i] {
+				t.Errorf("%s by %s: %d, want %d", r.name, cl.name, got, r.want[i])
+			}
+		}
+	}
+}
