@@ -112,7 +112,6 @@ SELECT id, 'returned', 'school-TH-BADINH-01', 'school', 'received', 'returned', 
 	}
 }
 
-
 // smtpServer is a small SMTP server: it takes every message, and runs
 // afterData (when set) once a message's data is in, before answering it;
 // an afterData that returns false closes the connection unanswered, as a
