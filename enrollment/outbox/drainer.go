@@ -255,8 +255,9 @@ func (d *Drainer) compose(e Entry, to Recipient) (Message, error) {
 	result := fmt.Sprintf("%s?code=%s", d.cfg.ResultURL, e.TrackingCode)
 	switch e.Kind {
 	case KindResultPublished:
-		m.Text = fmt.Sprintf("Đã có kết quả tuyển sinh của hồ sơ %s. Xem kết quả, lý do và xác nhận nhập học tại %s "+
-			"(cần mã tra cứu và số định danh của trẻ). Hãy xác nhận trước hạn ghi trên trang.", groupCode(e.TrackingCode), result)
+		m.Text = fmt.Sprintf("Đã có kết quả tuyển sinh của hồ sơ %s. Xem kết quả và lý do tại %s "+
+			"(cần mã tra cứu và số định danh của trẻ). Nếu con được xếp chỗ, hãy xác nhận nhập học trước hạn ghi trên trang.",
+			groupCode(e.TrackingCode), result)
 		return m, nil
 	case KindReturned:
 		m.Text = fmt.Sprintf("Nhà trường đã trả lại hồ sơ tuyển sinh %s để bổ sung. Xem lý do và sửa hồ sơ tại %s?code=%s "+
