@@ -170,7 +170,7 @@ const qEvent = `
 INSERT INTO application_events (application_id, status, actor, actor_role, from_status, to_status, reason)
 VALUES ($1, $2, $3, $4, $5, $2, $6)`
 
-// ErrPastConfirmBy is the refusal of a confirmation or refusal made after
+// errPastConfirmBy is the refusal of a confirmation or refusal made after
 // the seat's confirmation deadline.
 func errPastConfirmBy(t time.Time) *enrollment.Error {
 	local := t.In(vietnam)
