@@ -110,4 +110,6 @@ ensure_postgres
 ensure_redis
 # The browser tests drive Debian's Chromium.
 if [ "${TUYENSINH_BROWSER:-}" = 1 ]; then ensure_browser; fi
+# The parents' slip tests read the PDF with poppler's pdftotext and pdftoppm.
+if [ "${TUYENSINH_BROWSER:-}" = 1 ] && ! command -v pdftotext >/dev/null; then apt_install poppler-utils; fi
 for db in "$@"; do ensure_database "$db"; done

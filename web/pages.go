@@ -290,6 +290,10 @@ var sitePages = []page{
 		Title: "Đăng ký tuyển sinh · Register a child", Scripts: []string{"/assets/register.js"}},
 	{Path: "/tra-cuu.html", Aliases: []string{"/tra-cuu"}, File: "tra-cuu.html",
 		Title: "Tra cứu hồ sơ · Check an application", Scripts: []string{"/assets/status.js"}},
+	{Path: "/ket-qua.html", Aliases: []string{"/ket-qua"}, File: "ket-qua.html",
+		Title: "Kết quả tuyển sinh · Your child's result", Scripts: []string{"/assets/result.js"}},
+	{Path: "/ket-qua-cong-bo.html", Aliases: []string{"/ket-qua-cong-bo"}, File: "ket-qua-cong-bo.html",
+		Title: "Kết quả phân tuyến công bố · Published placement results", Scripts: []string{"/assets/result-public.js"}},
 }
 
 // pageMethods are those every page answers: HEAD too, for uptime checks.

@@ -34,5 +34,7 @@ func (s *server) routes(e *echo.Echo) {
 
 	s.referenceRoutes(e, api) // quotas, catchments, windows, policies, the live dashboard (issue 9)
 
+	s.parentRoutes(api)
+
 	s.pages(e)
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
 )
 
 // config is the service's configuration, read from the environment.
@@ -46,7 +48,10 @@ type config struct {
 	// `openssl rand -base64 32`.
 	HMACKey      string
 	StatusGrace  time.Duration // INTAKE_STATUS_GRACE, default 10m: status documents stay in Redis this long once stored
-	OutboxSender string        // OUTBOX_SENDER: how messages to parents are sent; only "log" (the demo) so far
+	OutboxSender string        // OUTBOX_SENDER: how messages to parents are sent: "log" (the demo) or "smtp"
+	// SMTP is the e-mail sender of OUTBOX_SENDER=smtp, from SMTP_ADDR,
+	// SMTP_FROM, SMTP_USERNAME and SMTP_PASSWORD; nil otherwise.
+	SMTP *outbox.SMTPSender
 	// The HTTP edge: rate limits, client addresses, metrics listener.
 
 	// RateLimitRegister (RATE_LIMIT_REGISTER, default 60, 0 = off) is the
@@ -202,8 +207,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.HMACKey != "" && len(c.HMACKey) < 16 {
 		errs = append(errs, fmt.Errorf("INTAKE_HMAC_KEY: want at least 16 bytes (got %d), e.g. from openssl rand -base64 32", len(c.HMACKey)))
 	}
-	if c.OutboxSender != "log" {
-		errs = append(errs, fmt.Errorf("OUTBOX_SENDER=%q: want log", c.OutboxSender))
+	switch c.OutboxSender {
+	case "log":
+	case "smtp":
+		smtp, err := outbox.SMTPFromEnv(getenv)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.SMTP = smtp
+	default:
+		errs = append(errs, fmt.Errorf("OUTBOX_SENDER=%q: want log or smtp", c.OutboxSender))
 	}
 	if c.IntakeMode != "buffered" && c.IntakeMode != "direct" {
 		errs = append(errs, fmt.Errorf("INTAKE_MODE=%q: want buffered or direct", c.IntakeMode))

@@ -184,8 +184,13 @@ func (a *app) workers(ctx context.Context, g *errgroup.Group) {
 // drainOutbox sends the messages to parents waiting in the outbox. Every
 // process that runs workers drains it; they share the work.
 func (a *app) drainOutbox(ctx context.Context, g *errgroup.Group) {
-	var sender outbox.Sender = outbox.LogSender{Log: a.log} // OUTBOX_SENDER=log, the only one so far
-	d := outbox.NewDrainer(outbox.NewStore(a.db), sender, outbox.DrainerConfig{Logger: a.log})
+	var sender outbox.Sender = outbox.LogSender{Log: a.log} // OUTBOX_SENDER=log
+	if a.cfg.SMTP != nil {
+		sender = a.cfg.SMTP // OUTBOX_SENDER=smtp
+	}
+	// Every minute it also looks for messages owed to parents: results
+	// published, returns for correction, deadlines within a day.
+	d := outbox.NewDrainer(outbox.NewStore(a.db), sender, outbox.DrainerConfig{Logger: a.log, OwedEvery: time.Minute})
 	g.Go(func() error { return d.Run(ctx) })
 	a.log.Info("outbox drainer started", "sender", a.cfg.OutboxSender)
 }

@@ -16,9 +16,11 @@ type Message struct {
 	// the key to its provider so the parent receives it once.
 	IdempotencyKey string
 	Kind           string
-	Phone          string
-	Email          string
-	Text           string
+	// Subject is a one-line title, for senders that have one (e-mail).
+	Subject string
+	Phone   string
+	Email   string
+	Text    string
 }
 
 // Sender delivers messages to parents (by text message, e-mail, …). Send
@@ -75,6 +77,14 @@ type DrainerConfig struct {
 	// LookupURL is the status page quoted in messages (default
 	// "/tra-cuu.html"); the code is appended as ?code=.
 	LookupURL string
+	// ResultURL is the parents' result page quoted in the messages of
+	// issue 10 (default "/ket-qua.html"); the code is appended as ?code=.
+	ResultURL string
+	// OwedEvery, when positive, makes Run look this often for messages
+	// owed to parents (Store.EnqueueOwed: results published, returns,
+	// deadlines) and enqueue them. Zero: Run only sends what others
+	// enqueue.
+	OwedEvery time.Duration
 	// NowFunc returns the current time; time.Now if nil.
 	NowFunc func() time.Time
 	Logger  *slog.Logger
@@ -105,6 +115,9 @@ func (c *DrainerConfig) defaults() {
 	if c.LookupURL == "" {
 		c.LookupURL = "/tra-cuu.html"
 	}
+	if c.ResultURL == "" {
+		c.ResultURL = "/ket-qua.html"
+	}
 	if c.NowFunc == nil {
 		c.NowFunc = time.Now
 	}
@@ -131,7 +144,18 @@ func NewDrainer(store *Store, sender Sender, cfg DrainerConfig) *Drainer {
 // PostgreSQL is down it waits and tries again.
 func (d *Drainer) Run(ctx context.Context) error {
 	wait := d.cfg.PollEvery
+	var lastOwed time.Time
 	for ctx.Err() == nil {
+		if now := d.cfg.NowFunc(); d.cfg.OwedEvery > 0 && now.Sub(lastOwed) >= d.cfg.OwedEvery {
+			if n, err := d.store.EnqueueOwed(ctx, now); err != nil {
+				d.log.Warn("outbox: owed messages not looked for; will retry", "err", err)
+			} else {
+				lastOwed = now
+				if n > 0 {
+					d.log.Info("outbox: messages owed to parents enqueued", "messages", n)
+				}
+			}
+		}
 		n, err := d.Drain(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -204,6 +228,10 @@ func (d *Drainer) handle(ctx context.Context, e Entry) error {
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	err = d.sender.Send(sctx, m)
 	cancel()
+	if errors.Is(err, ErrUndeliverable) {
+		d.log.Warn("outbox: message cannot be delivered by this sender; given up", "kind", e.Kind, "message", id, "err", err)
+		return d.store.GiveUp(ctx, e.ID, err.Error())
+	}
 	if err != nil {
 		gaveUp, merr := d.store.MarkFailed(ctx, e, err.Error(), d.cfg.Backoff)
 		if merr != nil {
@@ -223,8 +251,22 @@ func (d *Drainer) handle(ctx context.Context, e Entry) error {
 
 // compose writes the text of a message.
 func (d *Drainer) compose(e Entry, to Recipient) (Message, error) {
-	m := Message{IdempotencyKey: strconv.FormatInt(e.ID, 10), Kind: e.Kind, Phone: to.Phone, Email: to.Email}
+	m := Message{IdempotencyKey: strconv.FormatInt(e.ID, 10), Kind: e.Kind, Subject: Subject(e.Kind), Phone: to.Phone, Email: to.Email}
+	result := fmt.Sprintf("%s?code=%s", d.cfg.ResultURL, e.TrackingCode)
 	switch e.Kind {
+	case KindResultPublished:
+		m.Text = fmt.Sprintf("Đã có kết quả tuyển sinh của hồ sơ %s. Xem kết quả và lý do tại %s "+
+			"(cần mã tra cứu và số định danh của trẻ). Nếu con được xếp chỗ, hãy xác nhận nhập học trước hạn ghi trên trang.",
+			groupCode(e.TrackingCode), result)
+		return m, nil
+	case KindReturned:
+		m.Text = fmt.Sprintf("Nhà trường đã trả lại hồ sơ tuyển sinh %s để bổ sung. Xem lý do và sửa hồ sơ tại %s?code=%s "+
+			"trong thời gian đăng ký.", groupCode(e.TrackingCode), d.cfg.LookupURL, e.TrackingCode)
+		return m, nil
+	case KindConfirmDeadline:
+		m.Text = fmt.Sprintf("Nhắc: hạn xác nhận nhập học của hồ sơ %s là trong vòng 24 giờ tới. Nếu chưa xác nhận, "+
+			"chỗ học sẽ được xét lại ở vòng sau. Xác nhận tại %s", groupCode(e.TrackingCode), result)
+		return m, nil
 	case KindCodeResend:
 		m.Text = fmt.Sprintf("Mã tra cứu hồ sơ tuyển sinh của con bạn: %s. Tra cứu tại %s?code=%s . "+
 			"Nếu bạn không đăng ký thêm hồ sơ nào cho con, có thể ai đó đã dùng số định danh của con: hãy báo nhà trường.",
