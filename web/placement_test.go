@@ -68,7 +68,7 @@ func idOf(t *testing.T, a reply) string {
 func TestPlacementEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := newReviewSite(t)
-	codes := s.accepted(t, 45) // school A has fewer seats: someone misses out
+	codes := s.accepted(t, 45)
 	admin := s.signIn(t, "admin")
 	anon := s.anonymous(t)
 	year := s.window.SchoolYear

@@ -85,11 +85,6 @@ type Request struct {
 	Actor enrollment.Actor
 }
 
-func invalid(field, vi, en string) *enrollment.Error {
-	return &enrollment.Error{Code: enrollment.CodeInvalid, Message: vi, MessageEN: en,
-		Problems: []enrollment.Problem{{Field: field, Message: vi, MessageEN: en}}}
-}
-
 // Check fills the defaults of r and returns an *enrollment.Error
 // (CodeInvalid) naming every field that is wrong.
 func (r *Request) Check() error {

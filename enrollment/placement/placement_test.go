@@ -451,3 +451,25 @@ func assertUnpublished(t *testing.T, b *bundle, id int64, before map[string]int)
 		t.Errorf("after a failed publish: %d placed_run_id, %d events, seed revealed %v", n, ev, sd.RevealedAt)
 	}
 }
+
+// TestPublishRefusesStaleRun: an application voided after the run was
+// made makes its publish a conflict, and nothing is published.
+func TestPublishRefusesStaleRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 300)
+	ctx := t.Context()
+	b.commit(t, enrollment.LevelMG5, "stale")
+	r := b.run(t, placement.Request{Level: enrollment.LevelMG5})
+	before := statusCounts(t, b.sql, enrollment.LevelMG5)
+	if _, err := b.sql.ExecContext(ctx, `UPDATE applications SET status = 'voided'
+WHERE id = (SELECT application_id FROM placement_assignments WHERE run_id = $1 LIMIT 1)`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	var e *enrollment.Error
+	if _, err := placement.Publish(ctx, b.db, r.ID, city, nil); !errors.As(err, &e) || e.Code != enrollment.CodeConflict || !strings.Contains(e.MessageEN, "changed state") {
+		t.Fatalf("publish of a stale run: %v", err)
+	}
+	before["accepted"]--
+	before["voided"]++
+	assertUnpublished(t, b, r.ID, before)
+}
