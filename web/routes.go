@@ -32,4 +32,5 @@ func (s *server) routes(e *echo.Echo) {
 	api.GET("/schools/:code/applications.xlsx", s.exportXLSX, s.staffRoute()...)
 
 	s.pages(e)
+	s.staffPages(e)
 }
