@@ -65,15 +65,24 @@ func (s *server) requireStaffPage(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// sameOrigin refuses a form posted from another site's page (its Origin
-// names another host): without it, a page elsewhere could sign a clerk's
-// browser into an account of the attacker's choosing. Browsers send
-// Origin with every POST; a client that sends none is no browser.
+// sameOrigin refuses a form posted from another site's page: without it,
+// a page elsewhere could sign a clerk's browser into an account of the
+// attacker's choosing. Browsers say where a request comes from in
+// Sec-Fetch-Site; older ones in Origin, which is "null" under our
+// Referrer-Policy (no-referrer) and so tells nothing then. A client that
+// sends neither is no browser, and has no session to confuse.
 func sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if o := c.Request().Header.Get("Origin"); o != "" {
+		r := c.Request()
+		switch r.Header.Get("Sec-Fetch-Site") {
+		case "cross-site", "same-site":
+			return errCSRF
+		case "same-origin", "none":
+			return next(c)
+		}
+		if o := r.Header.Get("Origin"); o != "" && o != "null" {
 			u, err := url.Parse(o)
-			if err != nil || u.Host != c.Request().Host {
+			if err != nil || u.Host != r.Host {
 				return errCSRF
 			}
 		}

@@ -311,7 +311,14 @@ func TestStaffPagesCSRF(t *testing.T) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://evil.example")
 	if p := s.send(t, evil, req); p.status != 403 {
-		t.Errorf("sign-in posted from another site: %d, want 403", p.status)
+		t.Errorf("sign-in posted from another site (Origin): %d, want 403", p.status)
+	}
+	req, _ = http.NewRequest("POST", s.url+"/can-bo/dang-nhap", strings.NewReader(url.Values{"username": {"admin"}, "password": {reviewPassword}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "null")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if p := s.send(t, evil, req); p.status != 403 {
+		t.Errorf("sign-in posted from another site (Sec-Fetch-Site): %d, want 403", p.status)
 	}
 }
 
