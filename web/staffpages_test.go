@@ -450,3 +450,36 @@ func TestDirectRegistrationPage(t *testing.T) {
 	p = s.post(t, c, "/can-bo/truong/"+schoolA+"/dang-ky", v)
 	wantPage(t, "the same child again", p, 409, `id="existing-file"`, `href="/can-bo/ho-so/`+code+`"`)
 }
+
+// BenchmarkStaffPages loads the staff pages of a school with 5,000
+// applicants through the whole service (session, authorization, queries,
+// rendering into a buffer); B/page is the size of the HTML.
+//
+//	TUYENSINH_TEST_REQUIRE_SERVICES=1 go test -run '^$' -bench BenchmarkStaffPages -benchtime 10x ./web/
+func BenchmarkStaffPages(b *testing.B) {
+	s := newReviewSite(b)
+	s.bulk(b, 5000)
+	c := s.pageSignIn(b, "school-"+schoolA)
+	list := "/can-bo/truong/" + schoolA + "/ho-so"
+	for _, bc := range []struct{ name, path string }{
+		{"dashboard", "/can-bo/truong/" + schoolA},
+		{"list", list},
+		{"list-200", list + "?per_page=200"},
+		{"list-last-page", list + "?page=100"},
+		{"list-filtered", list + "?level=lop1&status=received&category=dt1"},
+		{"list-search", list + "?q=nguyen+thi"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var size int
+			for b.Loop() {
+				p := s.get(b, c, bc.path)
+				if p.status != 200 {
+					b.Fatalf("%s: %d", bc.path, p.status)
+				}
+				size = len(p.body)
+			}
+			b.ReportMetric(float64(size), "B/page")
+		})
+	}
+}
