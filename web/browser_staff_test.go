@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +269,74 @@ func TestStaffPagesWithoutJavaScript(t *testing.T) {
 	tb.shoot("returned-without-js")
 	if got := rs.status(t, code); got["status"] != "returned" || got["return_reason"] != "Thiếu giấy xác nhận cư trú" {
 		t.Errorf("after the form without JavaScript: %v %v, want returned with the reason", got["status"], got["return_reason"])
+	}
+}
+
+// axeViolations runs axe-core (WCAG 2.1 A and AA rules) on the tab's page
+// and returns its violations as "rule (impact): n nodes". axe-core comes
+// from npm, never from the repository: TUYENSINH_AXE names axe.min.js
+// (npm install axe-core; node_modules/axe-core/axe.min.js). It is
+// evaluated through the DevTools protocol, which the page's
+// Content-Security-Policy does not govern.
+func (tb *tab) axeViolations(src string) []string {
+	tb.t.Helper()
+	js := src + `;
+(async () => {
+  const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}});
+  return r.violations.map(v => v.id + " (" + v.impact + "): " + v.nodes.length + " nodes, " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join("; "));
+})()`
+	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](js, chromedp.EvalAsValue, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("axe: %v", err)
+	}
+	return v
+}
+
+// TestStaffPagesAccessibility: every staff page at phone and desktop
+// width has no WCAG 2.1 A/AA violation that axe-core finds. Skipped
+// without TUYENSINH_AXE.
+func TestStaffPagesAccessibility(t *testing.T) {
+	t.Parallel()
+	path := os.Getenv("TUYENSINH_AXE")
+	if path == "" {
+		t.Skip("TUYENSINH_AXE (the path of axe-core's axe.min.js) not set")
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, rs := staffSite(t)
+	code, _ := rs.stored(t, schoolA)
+	pages := []string{
+		"/can-bo/truong/" + schoolA,
+		"/can-bo/truong/" + schoolA + "/ho-so",
+		"/can-bo/ho-so/" + code,
+		"/can-bo/truong/" + schoolA + "/dang-ky",
+		"/can-bo/dang-xuat",
+		"/can-bo/truong/" + rs.schoolB.SchoolCode, // the refusal
+	}
+	for _, v := range []viewport{desktop, phone412} {
+		t.Run(v.name, func(t *testing.T) {
+			tb := s.newTab(t, v)
+			tb.signOut()
+			tb.open("/can-bo/dang-nhap")
+			for _, p := range append([]string{"/can-bo/dang-nhap"}, pages...) {
+				if p == pages[0] {
+					tb.signIn("school-" + schoolA)
+				}
+				tb.open(p)
+				for _, bad := range tb.axeViolations(string(src)) {
+					t.Errorf("%s at %s: %s", p, v.name, bad)
+				}
+			}
+			officer := s.newTab(t, v)
+			officer.signOut()
+			officer.open("/can-bo/dang-nhap")
+			officer.signIn("ward-00004")
+			officer.waitPath("/can-bo/truong", false)
+			for _, bad := range officer.axeViolations(string(src)) {
+				t.Errorf("the school picker at %s: %s", v.name, bad)
+			}
+		})
 	}
 }
