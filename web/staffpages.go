@@ -145,8 +145,11 @@ func (s *server) signInPage(c echo.Context) error {
 	if _, ok := staffUser(c); ok {
 		return seeOther(c, safeNext(c.QueryParam("next")))
 	}
-	return servePage(c, http.StatusOK, "sign-in.html", &pageData{Title: "Đăng nhập cán bộ · Staff sign-in",
-		Path: signInPath, Data: signInData{Next: safeNext(c.QueryParam("next"))}})
+	pd := &pageData{Title: "Đăng nhập cán bộ · Staff sign-in", Path: signInPath, Data: signInData{Next: safeNext(c.QueryParam("next"))}}
+	if c.QueryParam("da-dang-xuat") == "1" {
+		pd.Flash = &flash{Kind: "info", Message: "Bạn đã đăng xuất.", MessageEN: "You are signed out."}
+	}
+	return servePage(c, http.StatusOK, "sign-in.html", pd)
 }
 
 // signInSubmit is the sign-in form's POST: the same sign-in (and the same

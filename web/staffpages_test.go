@@ -148,6 +148,7 @@ func TestStaffPagesRender(t *testing.T) {
 	if out.status != http.StatusSeeOther || !strings.HasPrefix(out.location, "/can-bo/dang-nhap") {
 		t.Fatalf("sign-out: %d to %q, want the sign-in page", out.status, out.location)
 	}
+	wantPage(t, "sign-in page after sign-out", s.get(t, c, out.location), 200, "Bạn đã đăng xuất")
 	if p := s.get(t, c, "/can-bo/truong/"+schoolA); p.status != http.StatusSeeOther ||
 		p.location != "/can-bo/dang-nhap?next="+url.QueryEscape("/can-bo/truong/"+schoolA) {
 		t.Errorf("dashboard after sign-out: %d to %q, want sign-in with next", p.status, p.location)
