@@ -158,7 +158,9 @@ func TestClerkJourney(t *testing.T) {
 			}
 			parent.shoot("parent-resubmitted")
 
-			// The clerk accepts the corrected file.
+			// The clerk accepts the corrected file. (A fresh tab of the same
+			// browser, signed in: each tab has a time limit of its own.)
+			clerk = s.newTab(t, v)
 			clerk.open("/can-bo/ho-so/" + code)
 			clerk.waitFor("the received file", `document.getElementById("file-status")?.dataset.status === "received"`, 20*time.Second)
 			clerk.follow("#accept")
@@ -175,6 +177,8 @@ func TestClerkJourney(t *testing.T) {
 			}
 
 			// A child comes in person.
+			clerk = s.newTab(t, v)
+			clerk.open("/can-bo/truong/" + school)
 			clerk.follow(`.site-nav a[href="/can-bo/truong/` + school + `/dang-ky"]`)
 			clerk.waitPath("/can-bo/truong/"+school+"/dang-ky", false)
 			d := s.validChild(t, 400+i)
