@@ -572,7 +572,7 @@ func (s *server) directSubmit(c echo.Context) error {
 	form, win, same := directForm(c, sc.Code)
 	res, err := s.direct(c, sc.Code, &form)
 	if err == nil {
-		s.setFlash(c, flash{Kind: "ok", Message: "Đã đăng ký trực tiếp hồ sơ của trẻ; mã tra cứu " + res.TrackingCode +
+		s.setFlash(c, flash{Kind: "ok", Message: "Đã đăng ký trực tiếp hồ sơ của trẻ; mã tra cứu " + groupCode(res.TrackingCode) +
 			" (đưa cho phụ huynh để tra cứu)", MessageEN: "The child is registered in person; give the parent the tracking code"})
 		return seeOther(c, filePath(res.TrackingCode))
 	}
@@ -598,4 +598,17 @@ func (s *server) directSubmit(c echo.Context) error {
 		status = http.StatusUnprocessableEntity
 	}
 	return servePage(c, status, "direct.html", s.staffPage(c, "Đăng ký trực tiếp", sc, d))
+}
+
+// groupCode writes a tracking code in groups of five, as the parents'
+// pages show it (ABCDE-FGHJK-MNPQR-STVWX), to be read out or copied.
+func groupCode(code string) string {
+	var b strings.Builder
+	for i, r := range code {
+		if i > 0 && i%5 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
