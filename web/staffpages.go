@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -134,7 +135,8 @@ type signInData struct {
 // phishing link).
 func safeNext(next string) string {
 	if strings.HasPrefix(next, staffHome) && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
-		if u, err := url.Parse(next); err == nil && u.Host == "" && u.Scheme == "" {
+		if u, err := url.Parse(next); err == nil && u.Host == "" && u.Scheme == "" && u.User == nil &&
+			(u.Path == staffHome || strings.HasPrefix(u.Path, staffHome+"/")) && path.Clean(u.Path) == u.Path {
 			return next
 		}
 	}
