@@ -106,9 +106,9 @@ func TestDashboardNumbers(t *testing.T) {
 	}
 }
 
-// pageClient is a browser without JavaScript: it follows no redirects,
+// noScriptClient is a browser without JavaScript: it follows no redirects,
 // so each answer can be looked at.
-func pageClient(t *testing.T, s *refSite) *http.Client {
+func noScriptClient(t *testing.T, s *refSite) *http.Client {
 	c := s.anonymous(t).http
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return c
@@ -137,15 +137,15 @@ func fetch(t *testing.T, c *http.Client, method, u string, form url.Values) (int
 	return res.StatusCode, res.Header, string(b)
 }
 
-var csrfField = `name="csrf_token" value="`
+var csrfAttr = `name="csrf_token" value="`
 
 func csrfOf(t *testing.T, page string) string {
 	t.Helper()
-	i := strings.Index(page, csrfField)
+	i := strings.Index(page, csrfAttr)
 	if i < 0 {
 		t.Fatalf("no CSRF field in the page")
 	}
-	rest := page[i+len(csrfField):]
+	rest := page[i+len(csrfAttr):]
 	return rest[:strings.IndexByte(rest, '"')]
 }
 
@@ -155,18 +155,18 @@ func TestOfficerPagesWithoutScript(t *testing.T) {
 	t.Parallel()
 	s := newRefSite(t)
 	s.stored(t, schoolA)
-	c := pageClient(t, s)
+	c := noScriptClient(t, s)
 	status, h, _ := fetch(t, c, "GET", s.url+"/officer/truong", nil)
-	if status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/officer/dang-nhap?next=") {
+	if status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/can-bo/dang-nhap?next=") {
 		t.Fatalf("anonymous officer page: %d to %q, want the sign-in page", status, h.Get("Location"))
 	}
-	status, _, body := fetch(t, c, "POST", s.url+"/officer/dang-nhap", url.Values{"username": {"ward-00004"}, "password": {"wrong"}, "next": {"/officer/truong"}})
+	status, _, body := fetch(t, c, "POST", s.url+"/can-bo/dang-nhap", url.Values{"username": {"ward-00004"}, "password": {"wrong"}, "next": {"/officer/truong"}})
 	if status != http.StatusUnauthorized || !strings.Contains(body, "notice-error") {
 		t.Errorf("wrong password: %d, want 401 with the reason on the page", status)
 	}
-	status, h, _ = fetch(t, c, "POST", s.url+"/officer/dang-nhap", url.Values{"username": {"ward-00004"}, "password": {reviewPassword}, "next": {"//evil.example/"}})
-	if status != http.StatusSeeOther || h.Get("Location") != "/officer/dashboard" {
-		t.Fatalf("sign-in: %d to %q, want the dashboard (never another site)", status, h.Get("Location"))
+	status, h, _ = fetch(t, c, "POST", s.url+"/can-bo/dang-nhap", url.Values{"username": {"ward-00004"}, "password": {reviewPassword}, "next": {"//evil.example/"}})
+	if status != http.StatusSeeOther || h.Get("Location") != "/can-bo" {
+		t.Fatalf("sign-in: %d to %q, want the staff home (never another site)", status, h.Get("Location"))
 	}
 	status, h, body = fetch(t, c, "GET", s.url+"/officer/dashboard", nil)
 	if status != 200 || !strings.Contains(body, `<svg class="chart"`) || h.Get("Refresh") == "" || !strings.Contains(body, "<rect") {
@@ -218,8 +218,8 @@ func TestOfficerPagesWithoutScript(t *testing.T) {
 		t.Errorf("policy form: %d", status)
 	}
 	// A clerk reads its school, edits nothing, sees no dashboard.
-	clerk := pageClient(t, s)
-	fetch(t, clerk, "POST", s.url+"/officer/dang-nhap", url.Values{"username": {"school-" + schoolA}, "password": {reviewPassword}})
+	clerk := noScriptClient(t, s)
+	fetch(t, clerk, "POST", s.url+"/can-bo/dang-nhap", url.Values{"username": {"school-" + schoolA}, "password": {reviewPassword}})
 	if status, _, body := fetch(t, clerk, "GET", page, nil); status != 200 || strings.Contains(body, "Lưu tuyến") {
 		t.Errorf("clerk's school page: %d, want read-only", status)
 	}

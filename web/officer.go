@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -54,7 +55,7 @@ var officerTemplates = func() map[string]*template.Template {
 		funcs[k] = v
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "dashboard", "schools", "school", "policy"} {
+	for _, name := range []string{"dashboard", "schools", "school", "policy"} {
 		for _, l := range []layout{layoutPublic, layoutSchool, layoutOfficer} {
 			t := template.Must(template.New(name).Funcs(funcs).ParseFS(pageFiles, "pages/base.html", "pages/"+string(l)))
 			out[templateKey(l, name)] = template.Must(t.ParseFS(officerFiles, "pages/officer/chart.html", "pages/officer/"+name+".html"))
@@ -74,9 +75,6 @@ type officerPage struct {
 	Refresh int
 	Data    any
 }
-
-// Session key of the message shown once on the next page.
-const sessionFlash = "officer_flash"
 
 // officerNav is the officers' sections, after the links of the staff
 // layout (the schools' pages).
@@ -103,8 +101,11 @@ func (s *server) officerRender(c echo.Context, status int, name string, p office
 		fillStaffChrome(c, pd, &u)
 		_, year := s.pageLevelYear(c)
 		pd.Nav = append(officerNav(u, p.Nav, year), pd.Nav...)
-		if msg := s.sessions.PopString(ctx, sessionFlash); msg != "" {
-			pd.Flash = &flash{Kind: "ok", Message: msg}
+		if raw := s.sessions.PopString(ctx, sessionFlash); raw != "" {
+			var f flash
+			if json.Unmarshal([]byte(raw), &f) == nil {
+				pd.Flash = &f
+			}
 		}
 	}
 	if p.Refresh > 0 {
@@ -130,7 +131,7 @@ func (s *server) officerOnly(next echo.HandlerFunc) echo.HandlerFunc {
 			if c.Request().Method != http.MethodGet {
 				return errUnauthorized
 			}
-			return c.Redirect(http.StatusSeeOther, "/officer/dang-nhap?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+			return seeOther(c, signInPath+"?next="+url.QueryEscape(c.Request().URL.RequestURI()))
 		}
 		return next(c)
 	}
@@ -142,48 +143,20 @@ func (s *server) officerPages(e *echo.Echo) {
 		return c.Blob(http.StatusOK, "text/css; charset=utf-8", officerCSS)
 	})
 	pub := []echo.MiddlewareFunc{noStore, s.session, s.authenticate}
-	e.GET("/officer/dang-nhap", s.officerLoginPage, pub...)
-	e.POST("/officer/dang-nhap", s.officerLogin, append(pub, s.limit(RateLimit{LoginLimit, s.LoginPerMinute}))...)
+	// One sign-in page for all staff: the officers' old address leads there.
+	e.GET("/officer/dang-nhap", func(c echo.Context) error {
+		return seeOther(c, signInPath+"?next="+url.QueryEscape(safeNext(c.QueryParam("next"))))
+	}, pub...)
 	mw := []echo.MiddlewareFunc{noStore, s.session, s.authenticate, s.officerOnly, s.checkCSRF}
 	e.GET("/officer", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/officer/dashboard") }, mw...)
-	e.GET("/officer/dashboard", s.dashboardPage, mw...)
-	e.GET("/officer/truong", s.schoolsPage, mw...)
+	e.GET("/officer/dashboard", s.officerDashboardPage, mw...)
+	e.GET("/officer/truong", s.quotaSchoolsPage, mw...)
 	e.GET("/officer/truong/:code/:level/:year", s.schoolPage, mw...)
 	e.POST("/officer/truong/:code/:level/:year/chi-tieu", s.quotaForm, mw...)
 	e.POST("/officer/truong/:code/:level/:year/tuyen", s.catchmentForm, mw...)
 	e.POST("/officer/sao-chep-tuyen", s.copyForm, mw...)
 	e.GET("/officer/chinh-sach/:authority/:level/:year", s.policyPage, mw...)
 	e.POST("/officer/chinh-sach/:authority/:level/:year", s.policyForm, mw...)
-}
-
-// safeNext keeps a redirect after sign-in on this site's officer pages.
-func safeNext(next string) string {
-	if strings.HasPrefix(next, "/officer/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
-		return next
-	}
-	return "/officer/dashboard"
-}
-
-func (s *server) officerLoginPage(c echo.Context) error {
-	if _, ok := staffUser(c); ok {
-		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
-	}
-	return s.officerRender(c, http.StatusOK, "login", officerPage{Title: "Đăng nhập cán bộ · Staff sign-in", Data: safeNext(c.QueryParam("next"))})
-}
-
-// officerLogin signs in from the page's form, through the same sign-in
-// as the API (staff.go's signIn: throttled, the token renewed, a new CSRF
-// secret).
-func (s *server) officerLogin(c echo.Context) error {
-	next := safeNext(c.FormValue("next"))
-	if _, err := s.signIn(c, credentials{Username: c.FormValue("username"), Password: c.FormValue("password")}); err != nil {
-		var e *enrollment.Error
-		if !errors.As(err, &e) {
-			return err
-		}
-		return s.officerRender(c, statusOf[e.Code], "login", officerPage{Title: "Đăng nhập cán bộ · Staff sign-in", Error: e, Data: next})
-	}
-	return c.Redirect(http.StatusSeeOther, next)
 }
 
 // dashboardView is the dashboard page's data.
@@ -196,7 +169,7 @@ type dashboardView struct {
 	TotalSince, TotalHours int
 }
 
-func (s *server) dashboardPage(c echo.Context) error {
+func (s *server) officerDashboardPage(c echo.Context) error {
 	d, err := s.buildDashboard(c)
 	if err != nil {
 		var e *enrollment.Error
@@ -246,7 +219,7 @@ func (s *server) pageLevelYear(c echo.Context) (enrollment.Level, int) {
 	return level, year
 }
 
-func (s *server) schoolsPage(c echo.Context) error {
+func (s *server) quotaSchoolsPage(c echo.Context) error {
 	u, _ := staffUser(c)
 	level, year := s.pageLevelYear(c)
 	list, err := s.DB.Offers(c.Request().Context(), level, year, areaOf(u))
@@ -328,7 +301,7 @@ func (s *server) quotaForm(c echo.Context) error {
 	}
 	back := c.FormValue("back")
 	fail := func(e *enrollment.Error) error {
-		s.sessions.Put(c.Request().Context(), sessionFlash, "Không lưu được chỉ tiêu của "+k.School+": "+e.Message)
+		s.setFlash(c, flash{Kind: "error", Message: "Không lưu được chỉ tiêu của " + k.School + ": " + e.Message})
 		return c.Redirect(http.StatusSeeOther, officerBack(back, s.schoolPath(k)))
 	}
 	n, convErr := strconv.Atoi(strings.TrimSpace(c.FormValue("quota")))
@@ -343,7 +316,7 @@ func (s *server) quotaForm(c echo.Context) error {
 		return s.formFailure(c, s.storeError(err, "quota not stored"), fail)
 	}
 	s.refreshCatalog(c.Request().Context())
-	s.sessions.Put(c.Request().Context(), sessionFlash, fmt.Sprintf("Đã lưu chỉ tiêu %s của %s: %d", o.Level.NameVI(), o.Name, o.Quota))
+	s.setFlash(c, flash{Kind: "ok", Message: fmt.Sprintf("Đã lưu chỉ tiêu %s của %s: %d", o.Level.NameVI(), o.Name, o.Quota)})
 	return c.Redirect(http.StatusSeeOther, officerBack(back, s.schoolPath(k)))
 }
 
@@ -404,7 +377,7 @@ func (s *server) catchmentForm(c echo.Context) error {
 		})
 	}
 	s.refreshCatalog(c.Request().Context())
-	s.sessions.Put(c.Request().Context(), sessionFlash, fmt.Sprintf("Đã lưu tuyến tuyển sinh: %d phường/xã", len(zones)))
+	s.setFlash(c, flash{Kind: "ok", Message: fmt.Sprintf("Đã lưu tuyến tuyển sinh: %d phường/xã", len(zones))})
 	return c.Redirect(http.StatusSeeOther, s.schoolPath(k))
 }
 
@@ -422,7 +395,7 @@ func (s *server) copyForm(c echo.Context) error {
 	res, err := s.DB.CopyCatchments(c.Request().Context(), level, from, to, areaOf(u), actorOf(u))
 	if err != nil {
 		return s.formFailure(c, s.storeError(err, "catchments not copied"), func(e *enrollment.Error) error {
-			s.sessions.Put(c.Request().Context(), sessionFlash, "Không sao chép được tuyến: "+e.Message)
+			s.setFlash(c, flash{Kind: "error", Message: "Không sao chép được tuyến: " + e.Message})
 			return c.Redirect(http.StatusSeeOther, back)
 		})
 	}
@@ -489,6 +462,6 @@ func (s *server) policyForm(c echo.Context) error {
 	if err != nil {
 		return s.formFailure(c, s.storeError(err, "policy not stored"), func(e *enrollment.Error) error { return s.renderPolicy(c, statusOf[e.Code], e, &typed) })
 	}
-	s.sessions.Put(c.Request().Context(), sessionFlash, "Đã lưu chính sách xét tuyển")
+	s.setFlash(c, flash{Kind: "ok", Message: "Đã lưu chính sách xét tuyển"})
 	return c.Redirect(http.StatusSeeOther, c.Request().URL.Path)
 }

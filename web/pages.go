@@ -173,6 +173,42 @@ var templateFuncs = template.FuncMap{
 	"vnTime":    vnTime,
 	"vnDate":    vnDate,
 	"add":       func(a, b int) int { return a + b },
+	"sexLabel": func(x enrollment.Sex) string {
+		switch x {
+		case enrollment.Male:
+			return "Nam"
+		case enrollment.Female:
+			return "Nữ"
+		}
+		return string(x)
+	},
+	"relationLabel": relationLabel,
+	"relations":     func() []string { return enrollment.Relations },
+	"actorLabel": func(r string) string {
+		if r == string(enrollment.ActorParent) {
+			return "phụ huynh"
+		}
+		return roleLabel(staff.Role(r))
+	},
+}
+
+// relationLabel names a guardian's relation to the child in Vietnamese.
+func relationLabel(r string) string {
+	switch r {
+	case "father":
+		return "cha"
+	case "mother":
+		return "mẹ"
+	case "grandparent":
+		return "ông/bà"
+	case "sibling":
+		return "anh/chị"
+	case "guardian":
+		return "người giám hộ"
+	case "other":
+		return "khác"
+	}
+	return r
 }
 
 // statusBadge is the badge class of a status: green when the application

@@ -37,4 +37,5 @@ func (s *server) routes(e *echo.Echo) {
 	s.parentRoutes(api)
 
 	s.pages(e)
+	s.staffPages(e)
 }

@@ -20,6 +20,14 @@
   const form = $("reg-form");
   const alertBox = $("form-alert");
 
+  // Correction mode (dang-ky.html?sua=CODE): the same form corrects an
+  // application the school returned. The parent fills it in again (the
+  // status lookup shows no personal data to prefill it with), and it is
+  // sent with PUT /api/v1/applications/CODE; the server keeps the child's
+  // ID number, level and year as they were.
+  const correcting = String(new URLSearchParams(location.search).get("sua") || "").toUpperCase().replace(/[\s-]/g, "");
+  let returned = null; // the returned application's status, in correction mode
+
   // ---------- loading ----------
 
   async function init() {
@@ -32,6 +40,7 @@
       return;
     }
     state.windows = (wres.body.windows || []).filter((w) => w.open).sort(byLevel);
+    if (correcting && !(await startCorrection())) return;
     state.wards = (dres.body.wards || []).slice().sort((a, b) => a.name.localeCompare(b.name, "vi"));
     for (const w of state.wards) state.wardByCode.set(w.code, w);
 
@@ -51,9 +60,42 @@
     wire();
   }
 
+  // startCorrection loads the returned application and shows its reason
+  // above the form; it reports whether the form can be used.
+  async function startCorrection() {
+    const res = await api("/api/v1/applications/" + encodeURIComponent(correcting));
+    const v = res.ok && res.body;
+    document.title = "Sửa và gửi lại hồ sơ · Correct an application";
+    $("page-title").replaceChildren("Sửa và gửi lại hồ sơ ", en("Correct and resubmit", true));
+    const box = $("correction");
+    box.hidden = false;
+    if (!v || v.status !== "returned") {
+      box.className = "notice notice-error";
+      box.replaceChildren(el("h2", {}, "Không sửa được hồ sơ này ", en("This application cannot be corrected", true)),
+        el("p", {}, v ? "Chỉ sửa được hồ sơ nhà trường đã trả lại. " : "Không tìm thấy hồ sơ với mã này. ",
+          en(v ? "Only an application the school returned can be corrected." : "No application has this code.", true)),
+        el("p", {}, el("a", { href: "/tra-cuu.html?code=" + encodeURIComponent(correcting) }, "Xem trạng thái hồ sơ ", en("· Check its status"))));
+      form.hidden = true;
+      return false;
+    }
+    returned = v;
+    state.windows = state.windows.filter((w) => w.level === v.level && w.school_year === v.school_year);
+    $("correction-code").textContent = formatCode(v.tracking_code);
+    $("correction-reason").textContent = v.return_reason || "";
+    $("submit-btn").replaceChildren("Gửi lại hồ sơ đã sửa ", en("· Resubmit"));
+    if (state.windows.length === 0) {
+      showAlert("warn", "Đã hết thời gian đăng ký", "Registration is closed",
+        el("p", {}, "Hồ sơ chỉ sửa được trong thời gian đăng ký. Hãy liên hệ nhà trường. ",
+          en("An application can be corrected only while registration is open. Contact the school.", true)));
+      form.hidden = true;
+      return false;
+    }
+    return true;
+  }
+
   function renderLevels() {
     const box = $("level-options");
-    const want = new URLSearchParams(location.search).get("level");
+    const want = returned ? returned.level : new URLSearchParams(location.search).get("level");
     box.replaceChildren(...state.windows.map((w) => {
       const lv = level(w.level);
       const input = el("input", { type: "radio", name: "level", value: w.level, id: "level-" + w.level,
@@ -135,6 +177,13 @@
       state.schools.set(key, res.ok && res.body && Array.isArray(res.body.schools) ? res.body.schools : null);
     }
     if (state.win === w) renderChoices();
+    if (returned && state.win === w) {
+      (returned.choices || []).forEach((c, i) => {
+        const sel = $("choice-" + i);
+        if (sel && Array.from(sel.options).some((o) => o.value === c)) sel.value = c;
+      });
+      updateChoiceInfo();
+    }
   }
 
   function currentSchools() {
@@ -450,7 +499,9 @@
     btn.disabled = true;
     const label = btn.innerHTML;
     btn.textContent = "Đang gửi… · Sending…";
-    const res = await api("/api/v1/applications", { json: body });
+    const res = returned
+      ? await api("/api/v1/applications/" + encodeURIComponent(returned.tracking_code), { json: body, method: "PUT" })
+      : await api("/api/v1/applications", { json: body });
     btn.innerHTML = label;
     btn.disabled = false;
     const err = res.body && res.body.error;
@@ -525,7 +576,9 @@
     hideAlert();
     document.querySelector(".lead").hidden = true;
     const r = $("result");
-    if (body.status === "repeated") {
+    if (returned) {
+      $("result-title").replaceChildren("Đã gửi lại hồ sơ đã sửa ", en("Your corrected application is sent", true));
+    } else if (body.status === "repeated") {
       $("result-title").replaceChildren("Hồ sơ này đã được gửi trước đó ", en("This registration was already sent", true));
     }
     // The title already says the registration was received: the server's

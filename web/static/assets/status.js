@@ -151,9 +151,13 @@
         el("p", {}, el("a", { href: "/dang-ky.html" }, "Đăng ký lại ", en("· Register again")))));
     }
     if (v.status === "returned") {
-      card.append(notice("warn", "Cần bổ sung hồ sơ", "Action needed",
-        el("p", {}, "Nhà trường đã trả lại hồ sơ. Hãy liên hệ nhà trường để biết cần bổ sung gì. ",
-          en("The school returned the application. Contact the school to learn what to add.", true))));
+      card.append(notice("warn", "Nhà trường trả lại hồ sơ để bổ sung", "The school returned the application",
+        el("p", {}, "Lý do ", en("Reason", false), ":"),
+        el("p", { class: "return-reason", id: "return-reason" }, v.return_reason || "Nhà trường không ghi lý do; hãy liên hệ nhà trường."),
+        el("p", {}, "Sửa hồ sơ theo lý do trên và gửi lại trong thời gian đăng ký; hồ sơ giữ nguyên mã tra cứu. ",
+          en("Correct the application as the reason says and send it again while registration is open; it keeps its tracking code.", true)),
+        el("p", {}, el("a", { class: "btn", id: "correct-link", href: "/dang-ky.html?sua=" + encodeURIComponent(v.tracking_code) },
+          "Sửa và gửi lại hồ sơ ", en("· Correct and resubmit")))));
     }
 
     const dl = el("dl", { class: "facts" });
