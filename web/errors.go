@@ -46,7 +46,9 @@ type errorDetail struct {
 // errorHandler writes every error as JSON in one shape, except a 404 for a
 // browser outside the API, which gets the site's "page not found" page. Errors that are not
 // *enrollment.Error or echo's own are faults of ours: logged once, and
-// answered 500 without detail.
+// answered 500 without detail. An *enrollment.Error that carries its cause
+// (a service down) is logged here, once, with the cause; the client gets
+// only the messages.
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -56,6 +58,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		var he *echo.HTTPError
 		switch {
 		case errors.As(err, &e):
+			if e.Err != nil {
+				log.Warn("request refused", "method", c.Request().Method, "path", c.Path(), "code", e.Code, "err", err)
+			}
 		case errors.As(err, &he):
 			e = echoError(he)
 		default:
