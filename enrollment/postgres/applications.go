@@ -83,6 +83,19 @@ func applicationRow(a *enrollment.Application) ([]any, error) {
 		a.SubmittedAt.UTC().Format(time.RFC3339Nano), string(a.StoredStatus())}, nil
 }
 
+// recordStored continues a WITH whose "inserted" holds the id, stored_at
+// and status of the applications a batch inserted: it writes the first
+// event of each, the intake storing it (queued → received or
+// pending_verification), in the statement that inserts them. One INSERT …
+// SELECT for the batch, where a row at a time would cost a round trip
+// per application; applications skipped as redeliveries or duplicates get
+// none (theirs was written when first stored, or they are not stored).
+const recordStored = `, events AS (
+    INSERT INTO application_events (application_id, status, actor, actor_role, from_status, to_status, at)
+    SELECT id, status, '` + string(enrollment.ActorIntake) + `', '` + string(enrollment.ActorIntake) + `', '` +
+	string(enrollment.StatusQueued) + `', status, stored_at FROM inserted
+)`
+
 // copyApplications loads the batch with COPY into a temporary table of the
 // connection, then moves it into applications with one INSERT … SELECT …
 // ON CONFLICT DO NOTHING: COPY parses rows faster than a statement with
@@ -101,11 +114,14 @@ CREATE TEMPORARY TABLE IF NOT EXISTS incoming_applications (
 	// Inserting in the order of submission makes the earliest submission
 	// of a child the one stored when the batch holds several.
 	const qInsert = `
-INSERT INTO applications (` + applicationColumns + `)
-SELECT ` + applicationColumns + ` FROM incoming_applications
-ORDER BY submitted_at, id
-ON CONFLICT DO NOTHING
-RETURNING tracking_code, stored_at`
+WITH inserted AS (
+    INSERT INTO applications (` + applicationColumns + `)
+    SELECT ` + applicationColumns + ` FROM incoming_applications
+    ORDER BY submitted_at, id
+    ON CONFLICT DO NOTHING
+    RETURNING id, tracking_code, stored_at, status
+)` + recordStored + `
+SELECT tracking_code, stored_at FROM inserted`
 
 	if _, err := tx.ExecContext(ctx, qTemp); err != nil {
 		return nil, fmt.Errorf("create incoming applications table: %w", err)
