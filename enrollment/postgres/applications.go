@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
 )
@@ -18,7 +19,9 @@ import (
 // stored is left alone, and one for a child who already has an application
 // for the level and year is recorded as a duplicate submission pointing at
 // the first, never as a second application. Within the batch the earliest
-// submission of a child wins.
+// submission of a child wins. Each inserted application gets its first
+// event, the intake's (queued → received or pending_verification), in the
+// same transaction.
 func (d *DB) SaveBatch(ctx context.Context, apps []*enrollment.Application) (_ []enrollment.Stored, err error) {
 	defer wrap(&err, "save batch of %d applications", len(apps))
 	return d.saveBatch(ctx, apps, copyApplications)
