@@ -15,7 +15,7 @@ export DATABASE_URL REDIS_URL HTTP_ADDR PGHOST PGPORT REDIS_HOST REDIS_PORT
 SERVE_PIDFILE := bin/serve.pid
 export SERVE_PIDFILE BIN
 
-.PHONY: run stop build services test lint bench fuzz faults clean
+.PHONY: run stop build services test lint lint-openapi bench fuzz faults clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tuyensinh
@@ -55,10 +55,18 @@ faults:
 	TUYENSINH_TEST_REDIS_URL="$(REDIS_URL)" \
 	$(GO) test -tags faults -count=1 -run TestFault -timeout 40m -v ./cmd/tuyensinh/
 
+# gofmt, go vet, staticcheck, and the API document against Redocly's
+# recommended rules (scripts/openapi-lint; npm installs the pinned CLI the
+# first time).
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	./scripts/openapi-lint/lint.sh
+
+# The API document's lint alone.
+lint-openapi:
+	./scripts/openapi-lint/lint.sh
 
 # Run every fuzz target of the module for FUZZTIME each (default 5s), one
 # at a time (scripts/fuzz.sh). Their seed corpora already run in make test.

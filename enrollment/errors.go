@@ -54,11 +54,17 @@ type Error struct {
 	// second form. A direct registration by staff who cover the existing
 	// application may carry it (see web's registerDirect).
 	TrackingCode string
+	// Err is the cause of a refusal that is a fault of a service, not of
+	// the client (Redis or PostgreSQL down, for CodeUnavailable): never
+	// shown to the client, logged once by whoever answers the request.
+	// It must carry no personal data.
+	Err error
 }
 
-// Error returns the English message, with the problems for CodeInvalid.
+// Error returns the English message, with the problems for CodeInvalid,
+// and the cause when there is one.
 func (e *Error) Error() string {
-	if len(e.Problems) == 0 {
+	if len(e.Problems) == 0 && e.Err == nil {
 		return e.MessageEN
 	}
 	var b strings.Builder
@@ -71,8 +77,15 @@ func (e *Error) Error() string {
 		}
 		fmt.Fprintf(&b, "%s: %s", p.Field, p.MessageEN)
 	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, " (cause: %v)", e.Err)
+	}
 	return b.String()
 }
+
+// Unwrap returns the cause, so that errors.Is and errors.As see through a
+// refusal to what caused it.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the given code and messages.
 func Errorf(code Code, vi, en string) *Error {

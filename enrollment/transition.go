@@ -17,6 +17,11 @@ const (
 	ActorSchool    ActorRole = "school"
 	ActorAuthority ActorRole = "authority"
 	ActorCity      ActorRole = "city"
+	// ActorIntake is the intake storing an online application: it writes
+	// the application's first event (queued → received, or
+	// pending_verification), as actor "intake". It makes none of the
+	// Transitions below.
+	ActorIntake ActorRole = "intake"
 )
 
 // Actor is who made a transition, as the audit keeps it: a staff username

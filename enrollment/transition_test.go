@@ -16,7 +16,7 @@ func TestCheckTransition(t *testing.T) {
 	states := []enrollment.Status{enrollment.StatusQueued, enrollment.StatusReceived, enrollment.StatusPendingVerification,
 		enrollment.StatusDuplicate, enrollment.StatusNotStored, enrollment.StatusReturned, enrollment.StatusAccepted,
 		enrollment.StatusPlaced, enrollment.StatusUnplaced, enrollment.StatusConfirmed, enrollment.StatusDeclined, enrollment.StatusVoided}
-	roles := []enrollment.ActorRole{enrollment.ActorParent, enrollment.ActorSchool, enrollment.ActorAuthority, enrollment.ActorCity}
+	roles := []enrollment.ActorRole{enrollment.ActorParent, enrollment.ActorSchool, enrollment.ActorAuthority, enrollment.ActorCity, enrollment.ActorIntake}
 	staffOnly := "school authority city"
 	// from>to → the roles that may make it; every other pair is a conflict.
 	allowed := map[string]string{

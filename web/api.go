@@ -264,10 +264,19 @@ func (s *server) applicationStatus(c echo.Context) error {
 			}
 			return e
 		}
-		if err != nil {
-			return err
+		var re *enrollment.Error
+		if errors.As(err, &re) {
+			// Both are down: answer Redis's refusal, with both causes.
+			both := *re
+			both.Err = errors.Join(re.Err, serr)
+			return &both
 		}
-		return enrollment.Errorf(enrollment.CodeUnavailable, "Tạm thời không tra cứu được; vui lòng thử lại sau", "status lookups are unavailable; please try again later")
+		return &enrollment.Error{Code: enrollment.CodeUnavailable, Message: "Tạm thời không tra cứu được; vui lòng thử lại sau",
+			MessageEN: "status lookups are unavailable; please try again later", Err: serr}
+	}
+	if err != nil {
+		// PostgreSQL answered for Redis: Redis's failure ends here.
+		s.Logger.Warn("status from PostgreSQL: redis lookup failed", "err", err)
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.JSON(http.StatusOK, view)

@@ -47,7 +47,9 @@ type errorDetail struct {
 // browser outside the API, which gets a page in the site's layout (see
 // writeErrorPage). Errors that are not
 // *enrollment.Error or echo's own are faults of ours: logged once, and
-// answered 500 without detail.
+// answered 500 without detail. An *enrollment.Error that carries its cause
+// (a service down) is logged here, once, with the cause; the client gets
+// only the messages.
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -57,6 +59,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		var he *echo.HTTPError
 		switch {
 		case errors.As(err, &e):
+			if e.Err != nil {
+				log.Warn("request refused", "method", c.Request().Method, "path", c.Path(), "code", e.Code, "err", err)
+			}
 		case errors.As(err, &he):
 			e = echoError(he)
 		default:

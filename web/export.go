@@ -166,17 +166,17 @@ func (s *server) exportCSV(c echo.Context) error {
 // whole but lacks applicants.
 func (s *server) exportFailed(c echo.Context, q enrollment.ApplicantQuery, kind string, err error) error {
 	gone := c.Request().Context().Err() != nil
-	if !gone {
-		s.Logger.Warn("applicant export failed", "school", q.School, "format", kind, "err", err)
-	}
 	switch {
 	case c.Response().Committed:
+		if !gone {
+			s.Logger.Warn("applicant export failed", "school", q.School, "format", kind, "err", err)
+		}
 		panic(http.ErrAbortHandler)
 	case gone:
 		// The client went away: there is no one to answer.
 		return nil
 	}
-	return staffUnavailable()
+	return staffUnavailable(fmt.Errorf("applicant export of %s (%s): %w", q.School, kind, err))
 }
 
 // xlsxType is the media type of an Excel workbook.

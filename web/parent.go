@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -367,8 +368,7 @@ func (p *parents) mayActOnSeat(ctx context.Context, c echo.Context, schools ...s
 			if errors.As(err, &e) {
 				continue
 			}
-			p.Logger.Warn("school authorities not loaded", "err", err)
-			return staffUnavailable()
+			return staffUnavailable(fmt.Errorf("school authorities not loaded: %w", err))
 		}
 		if u.Covers(school) {
 			return nil

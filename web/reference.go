@@ -518,8 +518,7 @@ func (s *server) putPolicy(c echo.Context) error {
 	}
 	if err := checkPolicy(&b); err != nil {
 		if _, ok := err.(*enrollment.Error); !ok {
-			s.Logger.Warn("policy not checked", "err", err)
-			return staffUnavailable()
+			return staffUnavailable(fmt.Errorf("policy not checked: %w", err))
 		}
 		return err
 	}

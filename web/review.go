@@ -56,8 +56,7 @@ func (s *server) listApplicants(c echo.Context) error {
 	}
 	page, err := s.DB.Applicants(c.Request().Context(), q)
 	if err != nil {
-		s.Logger.Warn("applicant list not loaded", "school", code, "err", err)
-		return staffUnavailable()
+		return staffUnavailable(fmt.Errorf("applicant list of %s not loaded: %w", code, err))
 	}
 	return c.JSON(http.StatusOK, page)
 }
@@ -144,8 +143,7 @@ func (s *server) mayReview(ctx context.Context, u staff.User, h enrollment.Head)
 		if errors.As(err, &e) {
 			return enrollment.ErrNotFound
 		}
-		s.Logger.Warn("school authorities not loaded", "err", err)
-		return staffUnavailable()
+		return staffUnavailable(fmt.Errorf("school authorities not loaded: %w", err))
 	}
 	if !u.Covers(school) {
 		return enrollment.ErrNotFound
@@ -160,8 +158,7 @@ func (s *server) storeError(err error, msg string) error {
 	if errors.As(err, &e) {
 		return e
 	}
-	s.Logger.Warn(msg, "err", err)
-	return staffUnavailable()
+	return staffUnavailable(fmt.Errorf("%s: %w", msg, err))
 }
 
 // reviewFile answers GET /api/v1/applications/{code}/review: the whole
@@ -316,8 +313,8 @@ func (s *server) publicStoreError(err error) error {
 	if errors.As(err, &e) {
 		return e
 	}
-	s.Logger.Warn("application store unavailable", "err", err)
-	return enrollment.Errorf(enrollment.CodeUnavailable, "Tạm thời không xử lý được hồ sơ; vui lòng thử lại sau ít phút", "applications cannot be handled right now; please try again in a few minutes")
+	return &enrollment.Error{Code: enrollment.CodeUnavailable, Message: "Tạm thời không xử lý được hồ sơ; vui lòng thử lại sau ít phút",
+		MessageEN: "applications cannot be handled right now; please try again in a few minutes", Err: fmt.Errorf("application store unavailable: %w", err)}
 }
 
 // registerDirect answers POST /api/v1/schools/{code}/applications: a

@@ -375,7 +375,7 @@ func TestReturnCorrectAccept(t *testing.T) {
 		m := e.(map[string]any)
 		moves = append(moves, m["from"].(string)+">"+m["to"].(string)+":"+m["actor_role"].(string))
 	}
-	if got := strings.Join(moves, " "); got != "received>returned:school returned>received:parent received>accepted:school" {
+	if got := strings.Join(moves, " "); got != "queued>received:intake received>returned:school returned>received:parent received>accepted:school" {
 		t.Errorf("history = %s", got)
 	}
 	if res := file.body["residence"].(map[string]any)["current"].(map[string]any)["address"]; res != "14 Quán Thánh" {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -93,7 +94,7 @@ func (s *server) staffRoute(more ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
 func (s *server) session(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if s.sessions == nil {
-			return staffUnavailable()
+			return staffUnavailable(nil) // no staff store: nothing to log per request
 		}
 		r := c.Request()
 		var token string
@@ -102,8 +103,7 @@ func (s *server) session(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		ctx, err := s.sessions.Load(r.Context(), token)
 		if err != nil {
-			s.Logger.Warn("staff session not loaded", "err", err)
-			return staffUnavailable()
+			return staffUnavailable(fmt.Errorf("staff session not loaded: %w", err))
 		}
 		c.SetRequest(r.WithContext(ctx))
 		c.Response().Header().Add("Vary", "Cookie")
@@ -133,8 +133,7 @@ func (s *server) saveSession(c echo.Context) error {
 	ctx := c.Request().Context()
 	token, expiry, err := s.sessions.Commit(ctx)
 	if err != nil {
-		s.Logger.Warn("staff session not saved", "err", err)
-		return staffUnavailable()
+		return staffUnavailable(fmt.Errorf("staff session not saved: %w", err))
 	}
 	s.sessions.WriteSessionCookie(ctx, c.Response().Writer, token, expiry)
 	c.Set("session_saved", true)
@@ -157,13 +156,11 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		switch {
 		case errors.Is(err, staff.ErrNoAccount) || (err == nil && (u.Disabled || u.Stamp != s.sessions.GetString(ctx, sessionStamp))):
 			if err := s.sessions.Destroy(ctx); err != nil {
-				s.Logger.Warn("staff session not destroyed", "err", err)
-				return staffUnavailable()
+				return staffUnavailable(fmt.Errorf("staff session not destroyed: %w", err))
 			}
 			return next(c)
 		case err != nil:
-			s.Logger.Warn("staff account not loaded", "err", err)
-			return staffUnavailable()
+			return staffUnavailable(fmt.Errorf("staff account not loaded: %w", err))
 		}
 		c.SetRequest(c.Request().WithContext(context.WithValue(ctx, userKey{}, u)))
 		return next(c)
@@ -201,8 +198,7 @@ func (s *server) authorizeSchool(c echo.Context, code string) error {
 		if errors.As(err, &e) {
 			return e
 		}
-		s.Logger.Warn("school authorities not loaded", "err", err)
-		return staffUnavailable()
+		return staffUnavailable(fmt.Errorf("school authorities not loaded: %w", err))
 	}
 	if !u.Covers(school) {
 		return errForbidden
@@ -328,12 +324,11 @@ func (s *server) signIn(c echo.Context, cr credentials) (staff.User, error) {
 			}
 			return staff.User{}, e
 		}
-		s.Logger.Warn("staff sign-in not checked", "err", err)
-		return staff.User{}, staffUnavailable()
+		return staff.User{}, staffUnavailable(fmt.Errorf("staff sign-in not checked: %w", err))
 	}
 	ctx := c.Request().Context()
 	if err := s.sessions.RenewToken(ctx); err != nil {
-		return staff.User{}, staffUnavailable()
+		return staff.User{}, staffUnavailable(fmt.Errorf("renew session token: %w", err))
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
@@ -367,7 +362,7 @@ func (s *server) signOut(c echo.Context) error {
 	u, _ := staffUser(c)
 	ctx := c.Request().Context()
 	if err := s.sessions.Destroy(ctx); err != nil {
-		return staffUnavailable()
+		return staffUnavailable(fmt.Errorf("end session: %w", err))
 	}
 	address := clientKey(c.Request(), s.ClientIPHeader)
 	if err := s.Staff.Record(ctx, staff.Event{Username: u.Username, Role: string(u.Role), Action: staff.ActionLogout, Address: address}); err != nil {
@@ -376,9 +371,12 @@ func (s *server) signOut(c echo.Context) error {
 	return nil
 }
 
-func staffUnavailable() *enrollment.Error {
+// staffUnavailable is the answer of a staff route whose store or session
+// cannot be reached; cause, when not nil, is logged once by the error
+// handler.
+func staffUnavailable(cause error) *enrollment.Error {
 	return &enrollment.Error{Code: enrollment.CodeUnavailable,
 		Message:    "Dịch vụ dành cho cán bộ tạm thời không sẵn sàng; vui lòng thử lại sau ít phút",
 		MessageEN:  "Staff services are unavailable for the moment; please try again in a few minutes",
-		RetryAfter: 30 * time.Second}
+		RetryAfter: 30 * time.Second, Err: cause}
 }

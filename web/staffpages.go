@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
@@ -365,8 +366,7 @@ func (s *server) applicantsPage(c echo.Context) error {
 	}
 	page, err := s.DB.Applicants(c.Request().Context(), q)
 	if err != nil {
-		s.Logger.Warn("applicant list not loaded", "school", sc.Code, "err", err)
-		return staffUnavailable()
+		return staffUnavailable(fmt.Errorf("applicant list of %s not loaded: %w", sc.Code, err))
 	}
 	d := applicantsData{Code: sc.Code, Query: q, Page: page, Levels: enrollment.Levels, Statuses: enrollment.Statuses,
 		Cats:  []enrollment.ResidenceCategory{enrollment.DT1, enrollment.DT2, enrollment.DT3, enrollment.DT4},

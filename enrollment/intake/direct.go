@@ -8,6 +8,10 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment"
 )
 
+// directRetryAfter is how long a client is asked to wait when the direct
+// intake's database cannot be reached.
+const directRetryAfter = 5 * time.Second
+
 // Direct is the intake without a buffer: each registration is inserted into
 // PostgreSQL inside its request. It exists to measure the buffered design
 // against (INTAKE_MODE=direct); during a real window it would turn the
@@ -34,10 +38,7 @@ func (d *Direct) Submit(ctx context.Context, a *enrollment.Application) (Receipt
 	res, err := d.saver.SaveBatch(ctx, []*enrollment.Application{a})
 	if err != nil {
 		d.metrics.reject("database_unavailable")
-		return Receipt{}, &enrollment.Error{Code: enrollment.CodeUnavailable,
-			Message:    "Hệ thống tạm thời không lưu được hồ sơ; hồ sơ CHƯA được lưu. Vui lòng gửi lại sau.",
-			MessageEN:  fmt.Sprintf("the registration could not be stored and was NOT saved; please submit again later (%v)", err),
-			RetryAfter: 5 * time.Second}
+		return Receipt{}, notSaved(directRetryAfter, fmt.Errorf("store directly: %w", err))
 	}
 	if r := res[0]; r.Outcome == enrollment.OutcomeDuplicate {
 		d.metrics.reject("duplicate")

@@ -1,10 +1,12 @@
 package intake_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
@@ -289,7 +291,8 @@ func TestRedisDown(t *testing.T) {
 			proxy := testenv.NewProxy(t, b.rdb.Options().Addr)
 			rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), DB: b.rdb.Options().DB, MaxRetries: -1})
 			t.Cleanup(func() { rdb.Close() })
-			q := b.newQueue(t, intake.Config{}, rdb, autoPipeline)
+			var logs bytes.Buffer
+			q := b.newQueue(t, intake.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, rdb, autoPipeline)
 			if _, err := q.Submit(t.Context(), b.app(t, 0)); err != nil {
 				t.Fatalf("Submit with Redis up = %v", err)
 			}
@@ -298,6 +301,18 @@ func TestRedisDown(t *testing.T) {
 			var e *enrollment.Error
 			if !errors.As(err, &e) || e.Code != enrollment.CodeUnavailable || e.RetryAfter == 0 {
 				t.Fatalf("Submit with Redis down = %v, want unavailable with Retry-After", err)
+			}
+			// The refusal carries its cause for the one log line of
+			// whoever answers; the queue itself logs nothing, and the
+			// messages shown to the parent say nothing of Redis.
+			if e.Err == nil || errors.Unwrap(err) != e.Err || !strings.Contains(err.Error(), e.Err.Error()) {
+				t.Errorf("refusal %v carries cause %v, want one, unwrapped and in its text", err, e.Err)
+			}
+			if strings.Contains(e.Message+e.MessageEN, "redis") || strings.Contains(e.Message+e.MessageEN, proxy.Addr()) {
+				t.Errorf("messages %q / %q show the cause", e.Message, e.MessageEN)
+			}
+			if logs.Len() != 0 {
+				t.Errorf("the queue logged what it returned:\n%s", logs.String())
 			}
 			proxy.Up()
 			if _, err := q.Submit(t.Context(), b.app(t, 1)); err != nil {

@@ -2,15 +2,19 @@ package intake_test
 
 import (
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
+	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
 func TestChildKeyHidesIDNumber(t *testing.T) {
@@ -167,5 +171,50 @@ func TestDirectDuplicateHidesFirst(t *testing.T) {
 	}
 	if n := b.count(t, `SELECT count(*) FROM outbox WHERE kind = 'code_resend' AND tracking_code = $1`, first.TrackingCode); n != 1 {
 		t.Errorf("code re-sends queued for the first application = %d, want 1", n)
+	}
+}
+
+// TestDirectAndQueueRefuseAlike: with its PostgreSQL down the direct
+// intake refuses with the queue's own words for Redis down (one refusal,
+// built once), carrying the cause for the log and never in the messages.
+func TestDirectAndQueueRefuseAlike(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	dbURL := testenv.NewDatabase(t)
+	proxy := testenv.NewProxy(t, pgAddr(t))
+	viaProxy, err := sqlx.Open("postgres", withHost(t, dbURL, proxy.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer viaProxy.Close()
+	proxy.Down()
+	_, err = intake.NewDirect(postgres.New(viaProxy), b.metrics).Submit(t.Context(), b.app(t, 1))
+	var direct *enrollment.Error
+	if !errors.As(err, &direct) || direct.Code != enrollment.CodeUnavailable || direct.Err == nil {
+		t.Fatalf("direct Submit with PostgreSQL down = %v, want unavailable with its cause", err)
+	}
+	if strings.Contains(direct.Message+direct.MessageEN, "pq") || strings.Contains(direct.Message+direct.MessageEN, proxy.Addr()) {
+		t.Errorf("direct refusal %q / %q shows its cause", direct.Message, direct.MessageEN)
+	}
+
+	// A Redis that refuses connections: the queue knows the registration
+	// was not saved, as the direct intake knows when it cannot connect.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: closed, MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	q := b.newQueue(t, intake.Config{RetryAfter: 5 * time.Second}, rdb, false)
+	_, err = q.Submit(t.Context(), b.app(t, 2))
+	var queued *enrollment.Error
+	if !errors.As(err, &queued) {
+		t.Fatalf("queue Submit with Redis down = %v, want an *enrollment.Error", err)
+	}
+	if direct.Message != queued.Message || direct.MessageEN != queued.MessageEN || direct.RetryAfter != queued.RetryAfter {
+		t.Errorf("direct refusal %q / %q (%v), queue's %q / %q (%v): want the same words",
+			direct.Message, direct.MessageEN, direct.RetryAfter, queued.Message, queued.MessageEN, queued.RetryAfter)
 	}
 }

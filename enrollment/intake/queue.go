@@ -214,12 +214,10 @@ func (q *Queue) SubmitLimited(ctx context.Context, a *enrollment.Application, li
 	if err := v.err; err != nil {
 		if errors.Is(err, errNotSent) || errors.Is(err, errQueueFull) || !q.retries && notSent(err) {
 			q.metrics.reject("redis_unavailable")
-			q.log.Error("intake: redis unreachable; registration refused with 503, not saved", "err", err)
-			return Receipt{}, q.notSaved()
+			return Receipt{}, notSaved(q.cfg.RetryAfter, fmt.Errorf("redis unreachable: %w", err))
 		}
 		q.metrics.reject("redis_unconfirmed") // possibly queued after all
-		q.log.Error("intake: redis did not confirm; answered 503, the registration may be saved", "err", err)
-		return Receipt{}, q.unconfirmed()
+		return Receipt{}, unconfirmed(q.cfg.RetryAfter, fmt.Errorf("redis did not confirm: %w", err))
 	}
 	kind, val := v.kind, v.val
 	switch kind {
@@ -231,10 +229,7 @@ func (q *Queue) SubmitLimited(ctx context.Context, a *enrollment.Application, li
 		return Receipt{TrackingCode: a.TrackingCode}, nil
 	case 2:
 		q.metrics.reject("busy")
-		return Receipt{}, &enrollment.Error{Code: enrollment.CodeBusy,
-			Message:    fmt.Sprintf("Hệ thống đang nhận rất nhiều hồ sơ; hồ sơ CHƯA được lưu. Vui lòng gửi lại sau %d giây. Thời điểm nộp không ảnh hưởng đến kết quả tuyển sinh.", int(q.cfg.RetryAfter/time.Second)),
-			MessageEN:  fmt.Sprintf("the system is receiving very many registrations; this one was NOT saved. Please submit again in %d seconds. The time of submission does not affect placement.", int(q.cfg.RetryAfter/time.Second)),
-			RetryAfter: q.cfg.RetryAfter}
+		return Receipt{}, busy(q.cfg.RetryAfter)
 	}
 	code, prevHash, _ := strings.Cut(val, " ")
 	if prevHash == hash {
@@ -260,50 +255,6 @@ func (q *Queue) resend(ctx context.Context, code string) {
 	}
 }
 
-// duplicate is the refusal of a second, different registration of a child.
-// It tells nothing of the first application (not its code, not what it
-// says), since anyone who knows a child's ID number can send a form; it says
-// how the parent who made the first one gets its code back.
-func duplicate(a *enrollment.Application) error {
-	return &enrollment.Error{Code: enrollment.CodeDuplicate,
-		Message: fmt.Sprintf("Trẻ này đã có hồ sơ đăng ký %s năm học %d-%d; mỗi trẻ chỉ có một hồ sơ, nên hồ sơ vừa gửi không được nhận. "+
-			"Mã tra cứu của hồ sơ đã có sẽ được gửi lại bằng tin nhắn đến số điện thoại phụ huynh đã khai khi đăng ký lần đầu (nhiều nhất một lần mỗi ngày). "+
-			"Nếu không nhận được tin nhắn, hoặc bạn chưa từng đăng ký cho trẻ, hãy mang giấy tờ của trẻ (giấy khai sinh, giấy tờ cư trú) đến trường để được hỗ trợ.",
-			a.Level.NameVI(), a.SchoolYear, a.SchoolYear+1),
-		MessageEN: fmt.Sprintf("this child already has an application for %s in %d-%d; a child has one application, so this one was not taken. "+
-			"The tracking code of the existing application will be sent again by text message to the guardian phone given in the first registration (at most once a day). "+
-			"If no message arrives, or you never registered the child, take the child's papers (birth certificate, residence papers) to the school for help.",
-			a.Level, a.SchoolYear, a.SchoolYear+1)}
-}
-
-// notSaved is the answer while Redis cannot be reached at all: the
-// registration certainly was not saved. The cause is logged, not shown.
-func (q *Queue) notSaved() error {
-	return &enrollment.Error{Code: enrollment.CodeUnavailable,
-		Message:    fmt.Sprintf("Hệ thống tạm thời không nhận được hồ sơ; hồ sơ CHƯA được lưu. Vui lòng gửi lại sau %d giây.", int(q.cfg.RetryAfter/time.Second)),
-		MessageEN:  fmt.Sprintf("registrations cannot be taken right now; this one was NOT saved. Please submit again in %d seconds.", int(q.cfg.RetryAfter/time.Second)),
-		RetryAfter: q.cfg.RetryAfter}
-}
-
-// unconfirmed is the answer when Redis did not confirm in time: the
-// registration may or may not be in the stream, and only a resubmission
-// tells (it answers with the same code if it was saved).
-func (q *Queue) unconfirmed() error {
-	return &enrollment.Error{Code: enrollment.CodeUnavailable,
-		Message:    "Hệ thống chưa xác nhận được việc lưu hồ sơ; hồ sơ có thể chưa được lưu. Vui lòng gửi lại: nếu hồ sơ đã được lưu, bạn sẽ nhận lại đúng mã tra cứu.",
-		MessageEN:  "the system could not confirm that the registration was saved; it may not have been. Please submit it again: if it was saved, you will get the same tracking code back.",
-		RetryAfter: q.cfg.RetryAfter}
-}
-
-// lookupUnavailable is the answer to a status lookup or state read while
-// Redis does not answer.
-func (q *Queue) lookupUnavailable() error {
-	return &enrollment.Error{Code: enrollment.CodeUnavailable,
-		Message:    fmt.Sprintf("Tạm thời không tra cứu được; vui lòng thử lại sau %d giây.", int(q.cfg.RetryAfter/time.Second)),
-		MessageEN:  fmt.Sprintf("lookups are unavailable right now; please try again in %d seconds.", int(q.cfg.RetryAfter/time.Second)),
-		RetryAfter: q.cfg.RetryAfter}
-}
-
 // Status returns the status document (JSON) of a tracking code as kept in
 // Redis, or ok false when Redis does not have it (then PostgreSQL is asked).
 // It returns CodeUnavailable when Redis does not answer within
@@ -317,8 +268,7 @@ func (q *Queue) Status(ctx context.Context, code string) (doc []byte, ok bool, e
 		return nil, false, nil
 	}
 	if err != nil {
-		q.log.Warn("intake: status lookup in redis failed", "err", err)
-		return nil, false, q.lookupUnavailable()
+		return nil, false, lookupUnavailable(q.cfg.RetryAfter, fmt.Errorf("status lookup in redis: %w", err))
 	}
 	if at, ok := strings.CutPrefix(string(b), queuedMark); ok {
 		return queuedDoc(code, at)
@@ -372,8 +322,7 @@ func (q *Queue) State(ctx context.Context) (State, error) {
 		return ReadState(ctx, q.rdb, q.cfg.Keys)
 	})
 	if err != nil {
-		q.log.Warn("intake: reading the stream state failed", "err", err)
-		return State{}, q.lookupUnavailable()
+		return State{}, lookupUnavailable(q.cfg.RetryAfter, fmt.Errorf("read the stream state: %w", err))
 	}
 	return st, nil
 }

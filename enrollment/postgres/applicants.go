@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/lib/pq"
+
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"golang.org/x/text/unicode/norm"
 )

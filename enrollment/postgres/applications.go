@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
 )
@@ -18,7 +19,9 @@ import (
 // stored is left alone, and one for a child who already has an application
 // for the level and year is recorded as a duplicate submission pointing at
 // the first, never as a second application. Within the batch the earliest
-// submission of a child wins.
+// submission of a child wins. Each inserted application gets its first
+// event, the intake's (queued → received or pending_verification), in the
+// same transaction.
 func (d *DB) SaveBatch(ctx context.Context, apps []*enrollment.Application) (_ []enrollment.Stored, err error) {
 	defer wrap(&err, "save batch of %d applications", len(apps))
 	return d.saveBatch(ctx, apps, copyApplications)
@@ -83,6 +86,19 @@ func applicationRow(a *enrollment.Application) ([]any, error) {
 		a.SubmittedAt.UTC().Format(time.RFC3339Nano), string(a.StoredStatus())}, nil
 }
 
+// recordStored continues a WITH whose "inserted" holds the id, stored_at
+// and status of the applications a batch inserted: it writes the first
+// event of each, the intake storing it (queued → received or
+// pending_verification), in the statement that inserts them. One INSERT …
+// SELECT for the batch, where a row at a time would cost a round trip
+// per application; applications skipped as redeliveries or duplicates get
+// none (theirs was written when first stored, or they are not stored).
+const recordStored = `, events AS (
+    INSERT INTO application_events (application_id, status, actor, actor_role, from_status, to_status, at)
+    SELECT id, status, '` + string(enrollment.ActorIntake) + `', '` + string(enrollment.ActorIntake) + `', '` +
+	string(enrollment.StatusQueued) + `', status, stored_at FROM inserted
+)`
+
 // copyApplications loads the batch with COPY into a temporary table of the
 // connection, then moves it into applications with one INSERT … SELECT …
 // ON CONFLICT DO NOTHING: COPY parses rows faster than a statement with
@@ -101,11 +117,14 @@ CREATE TEMPORARY TABLE IF NOT EXISTS incoming_applications (
 	// Inserting in the order of submission makes the earliest submission
 	// of a child the one stored when the batch holds several.
 	const qInsert = `
-INSERT INTO applications (` + applicationColumns + `)
-SELECT ` + applicationColumns + ` FROM incoming_applications
-ORDER BY submitted_at, id
-ON CONFLICT DO NOTHING
-RETURNING tracking_code, stored_at`
+WITH inserted AS (
+    INSERT INTO applications (` + applicationColumns + `)
+    SELECT ` + applicationColumns + ` FROM incoming_applications
+    ORDER BY submitted_at, id
+    ON CONFLICT DO NOTHING
+    RETURNING id, tracking_code, stored_at, status
+)` + recordStored + `
+SELECT tracking_code, stored_at FROM inserted`
 
 	if _, err := tx.ExecContext(ctx, qTemp); err != nil {
 		return nil, fmt.Errorf("create incoming applications table: %w", err)

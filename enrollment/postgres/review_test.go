@@ -53,10 +53,10 @@ func TestTransitionStoresStatusAndEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.History) != 1 {
-		t.Fatalf("history = %+v, want one event", f.History)
+	if len(f.History) != 2 {
+		t.Fatalf("history = %+v, want the intake's event and the return", f.History)
 	}
-	ev := f.History[0]
+	ev := f.History[1]
 	if ev.Actor != clerk.Name || ev.ActorRole != "school" || ev.From != enrollment.StatusReceived || ev.To != enrollment.StatusReturned || ev.Reason != "Thiếu giấy khai sinh" {
 		t.Errorf("event = %+v", ev)
 	}
@@ -108,8 +108,8 @@ func TestTransitionConcurrent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(f.History) != 1 {
-			t.Errorf("round %d: %d events, want 1", round, len(f.History))
+		if len(f.History) != 2 {
+			t.Errorf("round %d: %d events, want 2 (stored, then the one decision)", round, len(f.History))
 		}
 	}
 }
@@ -189,7 +189,7 @@ func TestCorrect(t *testing.T) {
 	if f.Status != enrollment.StatusReceived || f.Guardian.Phone != "0987654321" || f.StatusReason != "" {
 		t.Errorf("after correction: %s %q %q", f.Status, f.Guardian.Phone, f.StatusReason)
 	}
-	if len(f.History) != 2 || f.History[1].From != enrollment.StatusReturned || f.History[1].To != enrollment.StatusReceived || f.History[1].ActorRole != "parent" {
+	if len(f.History) != 3 || f.History[2].From != enrollment.StatusReturned || f.History[2].To != enrollment.StatusReceived || f.History[2].ActorRole != "parent" {
 		t.Errorf("history = %+v", f.History)
 	}
 }
@@ -209,8 +209,12 @@ func TestRegisterDirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Source != enrollment.SourceDirect || f.Status != enrollment.StatusReceived || len(f.History) != 1 || f.History[0].Actor != clerk.Name {
-		t.Errorf("direct registration stored as %+v", f)
+	if f.Source != enrollment.SourceDirect || f.Status != enrollment.StatusReceived || len(f.History) != 1 {
+		t.Fatalf("direct registration stored as %+v", f)
+	}
+	// Its one event is the clerk's registration, from nothing to received.
+	if ev := f.History[0]; ev.Actor != clerk.Name || ev.ActorRole != string(enrollment.ActorSchool) || ev.From != "" || ev.To != enrollment.StatusReceived {
+		t.Errorf("direct registration's event = %+v, want the clerk's, to received", ev)
 	}
 	b := newApp(t, cat, 40)
 	res2, err := store.RegisterDirect(ctx, b, clerk, testNow)

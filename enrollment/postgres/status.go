@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
 	"github.com/tuyensinh/tuyensinh/enrollment"
 )
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
@@ -275,5 +277,63 @@ func TestSkippedLookupsUseUniqueIndexes(t *testing.T) {
 		if r.Outcome != enrollment.OutcomeAlreadyStored {
 			t.Fatalf("redelivered [%d] = %+v, want already stored", i, r)
 		}
+	}
+}
+
+// TestSaveBatchRecordsStoredEvent: every application a batch inserts gets
+// its first event, the intake's (queued → received or
+// pending_verification); a duplicate of a stored child and a redelivered
+// batch add none; and a batch that fails leaves neither applications nor
+// events.
+func TestSaveBatchRecordsStoredEvent(t *testing.T) {
+	t.Parallel()
+	store, cat := newStore(t)
+	ctx := t.Context()
+	plain, pending := newApp(t, cat, 1), newApp(t, cat, 2)
+	pending.Verification = enrollment.VerificationPending
+	again := newApp(t, cat, 1) // the same child as plain, another registration
+	again.ID, again.TrackingCode = "00000000-0000-7000-8000-999999999991", enrollment.NewTrackingCode()
+	again.SubmittedAt = plain.SubmittedAt.Add(time.Second)
+	res, err := store.SaveBatch(ctx, []*enrollment.Application{plain, pending, again})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[2].Outcome != enrollment.OutcomeDuplicate {
+		t.Fatalf("outcomes = %+v, want the third a duplicate", res)
+	}
+	if _, err := store.SaveBatch(ctx, []*enrollment.Application{plain, pending}); err != nil {
+		t.Fatal(err) // redelivered
+	}
+	for i, tc := range []struct {
+		a  *enrollment.Application
+		to enrollment.Status
+	}{{plain, enrollment.StatusReceived}, {pending, enrollment.StatusPendingVerification}} {
+		f, err := store.File(ctx, tc.a.TrackingCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []enrollment.Event{{Actor: "intake", ActorRole: "intake", From: enrollment.StatusQueued, To: tc.to, At: res[i].StoredAt}}
+		if diff := cmp.Diff(want, f.History); diff != "" {
+			t.Errorf("history of application %d (-want +got):\n%s", i, diff)
+		}
+	}
+	var events int
+	if err := store.Handle().GetContext(ctx, &events, `SELECT count(*) FROM application_events`); err != nil || events != 2 {
+		t.Errorf("application_events holds %d rows (%v), want 2", events, err)
+	}
+
+	// A batch PostgreSQL refuses (a school year with no window breaks the
+	// foreign key) is stored not at all, its events included.
+	ok, bad := newApp(t, cat, 3), newApp(t, cat, 4)
+	bad.SchoolYear = 1999
+	if _, err := store.SaveBatch(ctx, []*enrollment.Application{ok, bad}); err == nil {
+		t.Fatal("SaveBatch of a batch with an application of no window = nil, want an error")
+	}
+	var apps int
+	if err := store.Handle().GetContext(ctx, &apps, `SELECT count(*) FROM applications`); err != nil || apps != 2 {
+		t.Errorf("applications holds %d rows (%v) after the refused batch, want 2", apps, err)
+	}
+	if err := store.Handle().GetContext(ctx, &events, `SELECT count(*) FROM application_events`); err != nil || events != 2 {
+		t.Errorf("application_events holds %d rows (%v) after the refused batch, want 2", events, err)
 	}
 }

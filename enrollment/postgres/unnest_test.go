@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
 	"github.com/tuyensinh/tuyensinh/enrollment"
 )
 
@@ -28,7 +29,9 @@ func unnestApplications(ctx context.Context, tx *sqlx.Tx, apps []*enrollment.App
 			cols[j] = append(cols[j], v)
 		}
 	}
+	// The same events as SaveBatch writes, for a like-for-like measure.
 	const qInsert = `
+WITH inserted AS (
 INSERT INTO applications (` + applicationColumns + `)
 SELECT id, tracking_code, level, school_year, child_id_number, child_name, CAST(date_of_birth AS date), sex,
     ethnicity, place_of_birth, over_age_reason, permanent_ward, permanent_group, permanent_address,
@@ -40,7 +43,9 @@ FROM unnest(CAST($1 AS uuid[]), $2::text[], $3::text[], $4::int[], $5::text[], $
      AS s(` + applicationColumns + `)
 ORDER BY CAST(submitted_at AS timestamptz), id
 ON CONFLICT DO NOTHING
-RETURNING tracking_code, stored_at`
+RETURNING id, tracking_code, stored_at, status
+)` + recordStored + `
+SELECT tracking_code, stored_at FROM inserted`
 	args := make([]any, len(cols))
 	for j, c := range cols {
 		args[j] = pq.Array(stringsOf(c))
