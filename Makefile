@@ -24,9 +24,10 @@ services:
 	./scripts/services.sh $(DB)
 
 # Start PostgreSQL and Redis if needed, migrate, load the demo city, serve on :8080.
+# APPLICATIONS=N also stores N generated applications to review and place (make run APPLICATIONS=30000).
 run: build services
 	$(BIN) migrate
-	$(BIN) seed --demo
+	$(BIN) seed --demo $(if $(APPLICATIONS),--applications $(APPLICATIONS))
 	echo $$$$ > $(SERVE_PIDFILE); LOG_FORMAT=text METRICS_ADDR=$${METRICS_ADDR:-127.0.0.1:9091} exec $(BIN) serve
 
 # Stop what make run started: the serve process (its pid in bin/serve.pid),

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/tuyensinh/tuyensinh/enrollment"
 )
 
 // maxProblems caps the problems an InputError lists.
@@ -130,7 +128,7 @@ func compile(inst *Instance) (*compiled, error) {
 	default:
 		p.add("tie_break: unknown tie-break %q (want \"single\" or \"multiple\")", inst.TieBreak)
 	}
-	if inst.Level != "" && !enrollment.Level(inst.Level).Valid() {
+	if inst.Level != "" && !validLevel(inst.Level) {
 		p.add("level: unknown level %q (want mg3, mg4, mg5, lop1 or lop6)", inst.Level)
 	}
 	rules, rp := parseRules(inst.PriorityRules)
@@ -568,3 +566,14 @@ func inZones(zones []int32, z int32) bool {
 
 // studentName names a student record in problems.
 func studentName(i int, id string) string { return fmt.Sprintf("students[%d] (id %q)", i, id) }
+
+// validLevel reports whether l is an entry level code. The list is
+// enrollment's; allocation imports nothing of the service, so it is
+// repeated here.
+func validLevel(l string) bool {
+	switch l {
+	case "mg3", "mg4", "mg5", "lop1", "lop6":
+		return true
+	}
+	return false
+}

@@ -1,7 +1,9 @@
 package allocation
 
 import (
+	"math"
 	"strconv"
+	"strings"
 )
 
 // Reason says why a student was not admitted to a school it chose.
@@ -245,3 +247,34 @@ func appendVINumber(b []byte, f float64) []byte {
 }
 
 func appendENNumber(b []byte, f float64) []byte { return strconv.AppendFloat(b, f, 'f', -1, 64) }
+
+// AssignmentNote returns, for the student at index i of Assignments, the
+// sentence that explains its own line, in Vietnamese and in English, or
+// two empty strings: for an administrative placement, why this school (the
+// nearest with a free seat at the student's turn); for a guaranteed
+// student left without a seat, why administrative placement did not seat
+// it.
+func (r *Result) AssignmentNote(i int) (vi, en string) { return r.assignmentNote(i) }
+
+func (r *Result) assignmentNote(i int) (vi, en string) {
+	a := &r.Assignments[i]
+	s := &r.c.inst.Students[i]
+	km := strconv.FormatFloat(math.Round(a.DistanceKm*100)/100, 'f', -1, 64)
+	switch {
+	case a.Via == ViaAdministrative:
+		return "Không trường nào trong các nguyện vọng còn chỗ cho con; vì con thuộc diện được bảo đảm chỗ học, con được điều tiết vào trường " +
+				a.School + ": trường gần nơi ở của con nhất (khoảng " + strings.Replace(km, ".", ",", 1) + " km) còn chỗ trống khi đến lượt con (lượt xét theo số bốc thăm).",
+			"None of the schools chosen had a seat for your child; as a child guaranteed a public place, your child was placed by the authority at school " +
+				a.School + ": the school nearest home (about " + km + " km) that still had a free seat at your child's turn (turns follow the lottery numbers)."
+	case a.Via == ViaUnassigned && s.Guaranteed && !r.c.inst.AdministrativePlacement:
+		return "Con thuộc diện được bảo đảm chỗ học nhưng chưa có chỗ: lượt phân tuyến này không điều tiết; cơ quan quản lý sẽ xếp chỗ cho con.",
+			"Your child is guaranteed a public place but has no seat yet: this run does not place children administratively; the authority will place your child."
+	case a.Via == ViaUnassigned && s.Guaranteed && s.Location == nil:
+		return "Con thuộc diện được bảo đảm chỗ học nhưng chưa có chỗ: hồ sơ không có vị trí nơi ở nên không thể điều tiết vào trường gần nhất còn chỗ; cơ quan quản lý sẽ liên hệ để xếp chỗ cho con.",
+			"Your child is guaranteed a public place but has no seat yet: the application has no home location, so your child could not be placed at the nearest school with a free seat; the authority will contact you to place your child."
+	case a.Via == ViaUnassigned && s.Guaranteed:
+		return "Con thuộc diện được bảo đảm chỗ học nhưng chưa có chỗ: khi đến lượt con, không trường nào còn chỗ trống; cơ quan quản lý sẽ tăng chỉ tiêu hoặc xếp chỗ cho con.",
+			"Your child is guaranteed a public place but has no seat yet: at your child's turn no school had a free seat; the authority will raise a quota or place your child."
+	}
+	return "", ""
+}

@@ -133,6 +133,12 @@ func (r *Result) appendAssignment(b []byte, i int, sc *scratch) []byte {
 		b = append(b, `,"distance_km":`...)
 		b = appendFloat(b, a.DistanceKm)
 	}
+	if vi, en := r.assignmentNote(i); vi != "" {
+		b = append(b, `,"vi":`...)
+		b = appendString(b, vi)
+		b = append(b, `,"en":`...)
+		b = appendString(b, en)
+	}
 	first := true
 	r.explanations(int32(i), &sc.e, func(e *Explanation, vi, en []byte) {
 		if first {
@@ -287,4 +293,47 @@ func appendString[T string | []byte](b []byte, s T) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// AppendExplanationsJSON appends the explanations of the student at index
+// i of Assignments as the JSON array the result file gives it (an empty
+// array when there are none), so a store can keep each student's line
+// apart, byte for byte as in the file.
+func (r *Result) AppendExplanationsJSON(b []byte, i int) []byte {
+	var sc scratch
+	sc.plain = r.plainTexts()
+	return r.appendExplanationsWith(b, i, &sc)
+}
+
+// appendExplanationsWith is AppendExplanationsJSON with the caller's
+// scratch.
+func (r *Result) appendExplanationsWith(b []byte, i int, sc *scratch) []byte {
+	b = append(b, '[')
+	first := true
+	r.explanations(int32(i), &sc.e, func(e *Explanation, vi, en []byte) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendExplanation(b, e, sc.plain, vi, en)
+	}, &sc.vi, &sc.en)
+	return append(b, ']')
+}
+
+// Explainer writes the explanations of many students, reusing its scratch
+// and deciding once whether texts need escaping. It is not safe for use by
+// several goroutines at once.
+type Explainer struct {
+	r  *Result
+	sc scratch
+}
+
+// NewExplainer returns an Explainer of r.
+func (r *Result) NewExplainer() *Explainer {
+	return &Explainer{r: r, sc: scratch{plain: r.plainTexts()}}
+}
+
+// AppendJSON is Result.AppendExplanationsJSON.
+func (x *Explainer) AppendJSON(b []byte, i int) []byte {
+	return x.r.appendExplanationsWith(b, i, &x.sc)
 }

@@ -1,13 +1,7 @@
 package enrollment
 
 import (
-	"context"
-	"fmt"
-	"strings"
 	"time"
-
-	"github.com/lib/pq"
-	"golang.org/x/text/unicode/norm"
 )
 
 // ResidenceCategory places a child's residence against one school's
@@ -71,97 +65,6 @@ type ApplicantPage struct {
 	PerPage      int         `json:"per_page"`
 }
 
-// applicantsQuery finds the applicants of school $1 (through the GIN
-// index on choices once the school is a small share of the applications),
-// places each residence against the catchment the school has for the
-// application's own level and year, filters, and returns one page with the
-// count of all matches. A school has at most one zone per ward (the
-// primary key), so each residence joins at most one zone: two hash joins
-// against the school's few zones, where a subquery per row would cost a
-// probe per applicant (and, by the planner's estimate, a JIT compilation).
-// Oldest submissions first, then by code, so pages do not overlap.
-const applicantsQuery = `
-WITH z AS (
-    SELECT level, school_year, ward_code, groups FROM catchment_zones WHERE school_code = $1
-), a AS (
-    SELECT a.tracking_code, a.status, a.level, a.school_year, a.child_name, a.date_of_birth,
-        a.sex, a.priority_group, a.choices, array_position(a.choices, $1) AS choice_rank, a.submitted_at,
-        zp.ward_code IS NOT NULL AND (cardinality(zp.groups) = 0 OR a.permanent_group = ANY (zp.groups)) AS permanent_in,
-        zc.ward_code IS NOT NULL AND (cardinality(zc.groups) = 0 OR a.current_group = ANY (zc.groups)) AS current_in
-    FROM applications a
-    LEFT JOIN z zp ON zp.level = a.level AND zp.school_year = a.school_year AND zp.ward_code = a.permanent_ward
-    LEFT JOIN z zc ON zc.level = a.level AND zc.school_year = a.school_year AND zc.ward_code = a.current_ward
-    WHERE a.choices @> ARRAY[CAST($1 AS text)]
-      AND ($2 = '' OR a.level = $2)
-      AND ($3 = '' OR a.status = $3)
-      AND ($4 < 0 OR a.priority_group = $4)
-      AND ($5 = '' OR a.name_search LIKE '%' || search_text($5) || '%' OR a.tracking_code = upper($5))
-), c AS (
-    SELECT *, CASE WHEN permanent_in AND current_in THEN 'dt1' WHEN permanent_in THEN 'dt2'
-                   WHEN current_in THEN 'dt3' ELSE 'dt4' END AS category
-    FROM a
-)
-SELECT tracking_code, status, level, school_year, child_name, to_char(date_of_birth, 'YYYY-MM-DD'), sex, category,
-    priority_group, choices, choice_rank, submitted_at, count(*) OVER () AS total
-FROM c
-WHERE $6 = '' OR category = $6
-ORDER BY submitted_at, tracking_code
-LIMIT $7 OFFSET $8`
-
-// Applicants returns one page of a school's applicants (see
-// ApplicantQuery). PerPage is clamped to 1..MaxPerPage (0: 50) and Page to
-// at least 1. A page past the end has no applications and the true total.
-func (s *Store) Applicants(ctx context.Context, q ApplicantQuery) (ApplicantPage, error) {
-	if q.PerPage <= 0 {
-		q.PerPage = 50
-	}
-	q.PerPage = min(q.PerPage, MaxPerPage)
-	q.Page = max(q.Page, 1)
-	prio := -1
-	if q.Priority != nil {
-		prio = *q.Priority
-	}
-	like := escapeLike(norm.NFC.String(strings.TrimSpace(q.Q)))
-	page := ApplicantPage{Applications: []Applicant{}, Page: q.Page, PerPage: q.PerPage}
-	rows, err := s.db.QueryContext(ctx, applicantsQuery, q.School, string(q.Level), string(q.Status), prio, like,
-		string(q.Category), q.PerPage, (q.Page-1)*q.PerPage)
-	if err != nil {
-		return ApplicantPage{}, fmt.Errorf("applicants of %s: %w", q.School, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var a Applicant
-		var choices pq.StringArray
-		if err := rows.Scan(&a.TrackingCode, &a.Status, &a.Level, &a.SchoolYear, &a.ChildName, &a.DateOfBirth, &a.Sex,
-			&a.ResidenceCategory, &a.PriorityGroup, &choices, &a.ChoiceRank, &a.SubmittedAt, &page.Total); err != nil {
-			return ApplicantPage{}, fmt.Errorf("applicants of %s: %w", q.School, err)
-		}
-		a.Choices, a.SubmittedAt = choices, a.SubmittedAt.UTC()
-		page.Applications = append(page.Applications, a)
-	}
-	if err := rows.Err(); err != nil {
-		return ApplicantPage{}, fmt.Errorf("applicants of %s: %w", q.School, err)
-	}
-	if len(page.Applications) == 0 && q.Page > 1 {
-		// Past the end: the window count had no row to ride on.
-		const qCount = `SELECT count(*) FROM (` + applicantsQuery + `) AS all_pages`
-		if err := s.db.GetContext(ctx, &page.Total, qCount, q.School, string(q.Level), string(q.Status), prio, like,
-			string(q.Category), nil, 0); err != nil {
-			return ApplicantPage{}, fmt.Errorf("count applicants of %s: %w", q.School, err)
-		}
-	}
-	return page, nil
-}
-
-// escapeLike escapes LIKE's wildcards, so that a searched "%" or "_" is
-// itself.
-func escapeLike(s string) string {
-	r := make([]rune, 0, len(s))
-	for _, c := range s {
-		if c == '%' || c == '_' || c == '\\' {
-			r = append(r, '\\')
-		}
-		r = append(r, c)
-	}
-	return string(r)
-}
+// SubmittedInVietnam is the moment of submission on Vietnam's clock
+// (UTC+7, no daylight saving), the time a school's staff read.
+func (a Applicant) SubmittedInVietnam() time.Time { return a.SubmittedAt.In(vietnam()) }

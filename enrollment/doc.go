@@ -1,6 +1,7 @@
 // Package enrollment is the business of online school enrollment (tuyển sinh
 // đầu cấp trực tuyến): who may register for which level, what a registration
-// carries, how it is checked, and how it is stored.
+// carries, how it is checked, and the rules of its states. Its SQL lives in
+// package postgres.
 //
 // A parent registers a child for one level (mg5, lop1, lop6) and school year
 // during that level's registration window. The registration is checked in

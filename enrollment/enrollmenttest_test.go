@@ -4,13 +4,14 @@ import (
 	"time"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 )
 
 // testNow is inside the demo windows built by testCatalog.
 var testNow = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 
 func testCatalog() *enrollment.Catalog {
-	ref := enrollment.DemoReference(testNow)
+	ref := democity.Reference(testNow)
 	return enrollment.NewCatalog(ref.Windows, ref.Wards, ref.Offers)
 }
 

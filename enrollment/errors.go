@@ -36,8 +36,9 @@ type Problem struct {
 }
 
 // Error is the application's error: a code, a message in Vietnamese and
-// English, and for CodeInvalid the field problems. Store and intake methods
-// return *Error for everything a client caused or can act on; any other
+// English, and for CodeInvalid the field problems. The store (package
+// postgres) and intake return *Error, possibly wrapped (find it with
+// errors.As), for everything a client caused or can act on; any other
 // error is a fault of ours.
 type Error struct {
 	Code      Code

@@ -12,14 +12,15 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 )
 
 // demoCity returns the demo city as the API serves it, and the catalog the
 // server checks registrations against, both built from
-// enrollment.DemoReference at now.
+// democity.Reference at now.
 func demoCity(t *testing.T, now time.Time) (*city, *enrollment.Catalog) {
 	t.Helper()
-	ref := enrollment.DemoReference(now)
+	ref := democity.Reference(now)
 	c := &city{Schools: map[string][]citySchool{}}
 	for _, w := range ref.Windows {
 		c.Windows = append(c.Windows, cityWindow{Level: string(w.Level), SchoolYear: w.SchoolYear, OpensAt: w.OpensAt,

@@ -245,7 +245,7 @@ func (s *server) applicationStatus(c echo.Context) error {
 	doc, ok, err := s.Intake.Status(ctx, code)
 	if err == nil && ok {
 		if preferStored(doc) {
-			if view, serr := s.Store.Status(ctx, code); serr == nil {
+			if view, serr := s.DB.Status(ctx, code); serr == nil {
 				c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 				return c.JSON(http.StatusOK, view)
 			}
@@ -255,7 +255,7 @@ func (s *server) applicationStatus(c echo.Context) error {
 	}
 	// Redis is down or no longer has the code: PostgreSQL knows every
 	// stored application.
-	view, serr := s.Store.Status(ctx, code)
+	view, serr := s.DB.Status(ctx, code)
 	if serr != nil {
 		var e *enrollment.Error
 		if errors.As(serr, &e) {

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
@@ -75,8 +76,8 @@ func setupWith(t *testing.T, opt options) *site {
 	db := testenv.DB(t)
 	rdb, prefix := testenv.Redis(t)
 
-	store := enrollment.NewStore(db)
-	if err := store.SaveReference(ctx, enrollment.DemoReference(time.Now())); err != nil {
+	store := postgres.New(db)
+	if err := store.SaveReference(ctx, democity.Reference(time.Now())); err != nil {
 		t.Fatalf("seed demo city: %v", err)
 	}
 	cat, err := store.LoadCatalog(ctx)
@@ -96,8 +97,7 @@ func setupWith(t *testing.T, opt options) *site {
 	srv := httptest.NewServer(web.NewServer(web.Deps{
 		Catalog:  func() *enrollment.Catalog { return cat },
 		Intake:   queue,
-		Store:    store,
-		DB:       postgres.New(store.DB()),
+		DB:       store,
 		Metrics:  metrics,
 		Gatherer: prometheus.NewRegistry(),
 	}))

@@ -128,7 +128,7 @@ func (s *server) exportCSV(c echo.Context) error {
 		}
 		return w.Write(exportHeader)
 	}
-	err = s.Store.EachApplicant(c.Request().Context(), q, func(a enrollment.Applicant) error {
+	err = s.DB.EachApplicant(c.Request().Context(), q, func(a enrollment.Applicant) error {
 		if rows == 0 {
 			if err := start(); err != nil {
 				return err
@@ -251,7 +251,7 @@ func (s *server) writeSheet(c echo.Context, f *excelize.File, q enrollment.Appli
 	}
 	row := 1
 	cells := make([]any, len(exportHeader))
-	err = s.Store.EachApplicant(c.Request().Context(), q, func(a enrollment.Applicant) error {
+	err = s.DB.EachApplicant(c.Request().Context(), q, func(a enrollment.Applicant) error {
 		row++
 		for i, v := range exportRow(a) {
 			cells[i] = v

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
@@ -38,8 +39,8 @@ func newRefSite(t testing.TB) *refSite {
 	ctx := t.Context()
 	now := time.Now()
 	db := testenv.DB(t)
-	store := enrollment.NewStore(db)
-	if err := store.SaveReference(ctx, enrollment.DemoReference(now)); err != nil {
+	store := postgres.New(db)
+	if err := store.SaveReference(ctx, democity.Reference(now)); err != nil {
 		t.Fatal(err)
 	}
 	cat, err := store.LoadCatalog(ctx)
@@ -70,7 +71,6 @@ func newRefSite(t testing.TB) *refSite {
 	srv := httptest.NewServer(web.NewServer(web.Deps{
 		Catalog:  s.catalog.Load,
 		Intake:   q,
-		Store:    store,
 		DB:       postgres.New(db),
 		Gatherer: prometheus.NewRegistry(),
 		Staff:    st,

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
@@ -47,15 +48,15 @@ func newRegistrySite(t *testing.T, verify, queued bool, reg func(db *sqlx.DB) en
 	ctx := t.Context()
 	now := time.Now()
 	db := testenv.DB(t)
-	store := enrollment.NewStore(db)
-	ref := enrollment.DemoReference(now)
+	store := postgres.New(db)
+	ref := democity.Reference(now)
 	for i := range ref.Windows {
 		ref.Windows[i].VerifyRegistry = verify && ref.Windows[i].Level == enrollment.LevelLop1
 	}
 	if err := store.SaveReference(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
-	people := enrollment.DemoPopulation(now)
+	people := democity.Population(now)
 	if err := store.SavePopulation(ctx, people); err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +87,7 @@ func newRegistrySite(t *testing.T, verify, queued bool, reg func(db *sqlx.DB) en
 	srv := httptest.NewServer(web.NewServer(web.Deps{
 		Catalog:  func() *enrollment.Catalog { return cat },
 		Intake:   in,
-		Store:    store,
-		DB:       postgres.New(store.DB()),
+		DB:       store,
 		Metrics:  metrics,
 		Gatherer: prometheus.NewRegistry(),
 		Registry: reg(db),
@@ -190,19 +190,19 @@ func cutRegistry(t *testing.T) func(*sqlx.DB) enrollment.Registry {
 		}
 		proxy := testenv.NewProxy(t, u.Host)
 		u.Host = proxy.Addr()
-		db, err := enrollment.OpenLazy(u.String(), 2)
+		db, err := postgres.OpenLazy(u.String(), 2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
 		proxy.Down()
-		return enrollment.NewPopulationRegister(db)
+		return postgres.NewPopulationRegister(db)
 	}
 }
 
 func TestSubmitVerifiesRegistry(t *testing.T) {
 	t.Parallel()
-	demo := func(db *sqlx.DB) enrollment.Registry { return enrollment.NewPopulationRegister(db) }
+	demo := func(db *sqlx.DB) enrollment.Registry { return postgres.NewPopulationRegister(db) }
 
 	t.Run("match is queued and received", func(t *testing.T) {
 		t.Parallel()
@@ -282,7 +282,7 @@ func TestSubmitVerifiesRegistry(t *testing.T) {
 		t.Parallel()
 		var reg *countingRegistry
 		s := newRegistrySite(t, false, false, func(db *sqlx.DB) enrollment.Registry {
-			reg = &countingRegistry{Registry: enrollment.NewPopulationRegister(db)}
+			reg = &countingRegistry{Registry: postgres.NewPopulationRegister(db)}
 			return reg
 		})
 		f := s.form(t)

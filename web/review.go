@@ -54,7 +54,7 @@ func (s *server) listApplicants(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.Store.Applicants(c.Request().Context(), q)
+	page, err := s.DB.Applicants(c.Request().Context(), q)
 	if err != nil {
 		s.Logger.Warn("applicant list not loaded", "school", code, "err", err)
 		return staffUnavailable()
@@ -125,7 +125,7 @@ func (s *server) reviewHead(c echo.Context) (enrollment.Head, error) {
 	if !ok {
 		return enrollment.Head{}, enrollment.ErrNotFound
 	}
-	h, err := s.Store.Head(c.Request().Context(), code)
+	h, err := s.DB.Head(c.Request().Context(), code)
 	if err != nil {
 		return enrollment.Head{}, s.storeError(err, "application not loaded")
 	}
@@ -171,7 +171,7 @@ func (s *server) reviewFile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.Store.File(c.Request().Context(), h.TrackingCode)
+	f, err := s.DB.File(c.Request().Context(), h.TrackingCode)
 	if err != nil {
 		return s.storeError(err, "application file not loaded")
 	}
@@ -230,7 +230,7 @@ func (s *server) applyDecision(c echo.Context, d decisionBody) (enrollment.Head,
 	}
 	ctx := c.Request().Context()
 	authorize := func(h enrollment.Head) error { return s.mayReview(ctx, u, h) }
-	h, err := s.Store.Transition(ctx, code, to, actorOf(u), d.Reason, authorize)
+	h, err := s.DB.Transition(ctx, code, to, actorOf(u), d.Reason, authorize)
 	if err != nil {
 		return enrollment.Head{}, "", s.storeError(err, "decision not stored")
 	}
@@ -284,7 +284,7 @@ func (s *server) correctApplication(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	h, err := s.Store.Head(ctx, code)
+	h, err := s.DB.Head(ctx, code)
 	if err != nil {
 		return s.publicStoreError(err)
 	}
@@ -300,10 +300,10 @@ func (s *server) correctApplication(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.Correct(ctx, code, app); err != nil {
+	if err := s.DB.Correct(ctx, code, app); err != nil {
 		return s.publicStoreError(err)
 	}
-	view, err := s.Store.Status(ctx, code)
+	view, err := s.DB.Status(ctx, code)
 	if err != nil {
 		return s.publicStoreError(err)
 	}
@@ -370,7 +370,7 @@ func (s *server) direct(c echo.Context, school string, form *enrollment.Form) (e
 			Problems:  []enrollment.Problem{{Field: "choices", Message: "Thiếu trường đang đăng ký", MessageEN: "the registering school is missing"}}}
 	}
 	ctx := c.Request().Context()
-	res, err := s.Store.RegisterDirect(ctx, app, actorOf(u), now)
+	res, err := s.DB.RegisterDirect(ctx, app, actorOf(u), now)
 	if err != nil {
 		var e *enrollment.Error
 		if errors.As(err, &e) && e.Code == enrollment.CodeDuplicate && res.Existing != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
@@ -33,7 +34,7 @@ const reviewPassword = "review demo password"
 type reviewSite struct {
 	url     string
 	db      *sqlx.DB
-	store   *enrollment.Store
+	store   *postgres.DB
 	cat     *enrollment.Catalog
 	window  enrollment.Window
 	schoolB enrollment.Offer
@@ -46,8 +47,8 @@ func newReviewSite(t testing.TB) *reviewSite {
 	ctx := t.Context()
 	now := time.Now()
 	db := testenv.DB(t)
-	store := enrollment.NewStore(db)
-	if err := store.SaveReference(ctx, enrollment.DemoReference(now)); err != nil {
+	store := postgres.New(db)
+	if err := store.SaveReference(ctx, democity.Reference(now)); err != nil {
 		t.Fatal(err)
 	}
 	cat, err := store.LoadCatalog(ctx)
@@ -78,8 +79,7 @@ func newReviewSite(t testing.TB) *reviewSite {
 	srv := httptest.NewServer(web.NewServer(web.Deps{
 		Catalog:  func() *enrollment.Catalog { return cat },
 		Intake:   q,
-		Store:    store,
-		DB:       postgres.New(store.DB()),
+		DB:       store,
 		Metrics:  metrics,
 		Gatherer: prometheus.NewRegistry(),
 		Staff:    st,

@@ -30,6 +30,7 @@ func (s *server) routes(e *echo.Echo) {
 	api.POST("/schools/:code/applications", s.registerDirect, s.staffRoute()...)
 	api.GET("/schools/:code/applications.csv", s.exportCSV, s.staffRoute()...)
 	api.GET("/schools/:code/applications.xlsx", s.exportXLSX, s.staffRoute()...)
+	s.placementRoutes(api)
 
 	s.referenceRoutes(e, api) // quotas, catchments, windows, policies, the live dashboard (issue 9)
 

@@ -25,10 +25,9 @@ import (
 type Deps struct {
 	Catalog func() *enrollment.Catalog
 	Intake  Intake
-	Store   *enrollment.Store
-	// DB is the PostgreSQL store of placement runs, reference data edits and
-	// parents' results (package postgres, the home of the service's SQL;
-	// Store's queries move there too).
+	// DB is the PostgreSQL store (package postgres, the home of the
+	// service's SQL): applications, review, reference data, placement runs
+	// and parents' results.
 	DB       *postgres.DB
 	Metrics  *intake.Metrics
 	Gatherer prometheus.Gatherer

@@ -7,13 +7,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 )
 
 // runWorker drains the intake stream of keys into store until the test
 // ends, and fails the test if the worker returns an error.
-func runWorker(t testing.TB, rdb *redis.Client, store *enrollment.Store, keys intake.Keys, metrics *intake.Metrics, block time.Duration) {
+func runWorker(t testing.TB, rdb *redis.Client, store *postgres.DB, keys intake.Keys, metrics *intake.Metrics, block time.Duration) {
 	t.Helper()
 	wctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -14,6 +14,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
 	"github.com/tuyensinh/tuyensinh/migrations"
 )
@@ -72,6 +74,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	demo := fs.Bool("demo", false, "load the generated demo city with windows open now")
+	applications := fs.Int("applications", 0, "with --demo: also store `N` generated applications for the open windows, about 7 in 10 accepted (deterministic for a given N)")
 	verify := fs.String("verify-registry", "", "levels whose demo windows verify registrations against the population register, comma-separated (e.g. lop1 or mg5,lop1,lop6); default none")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -93,18 +96,18 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	now := time.Now()
-	ref := enrollment.DemoReference(now)
+	ref := democity.Reference(now)
 	for i := range ref.Windows {
 		ref.Windows[i].VerifyRegistry = slices.Contains(verifyLevels, ref.Windows[i].Level)
 	}
-	store := enrollment.NewStore(db)
+	store := postgres.New(db)
 	if err := store.SaveReference(ctx, ref); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "demo city loaded: %s, %d wards, %d school offers, windows %d-%d open until %s\n",
 		ref.Authority.Name, len(ref.Wards), len(ref.Offers), ref.Windows[0].SchoolYear, ref.Windows[0].SchoolYear+1,
 		ref.Windows[0].ClosesAt.Format(time.RFC3339))
-	people := enrollment.DemoPopulation(now)
+	people := democity.Population(now)
 	if err := store.SavePopulation(ctx, people); err != nil {
 		return err
 	}
@@ -114,7 +117,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	p := people[0]
 	fmt.Fprintf(stdout, "demo population register: %d children (%d per level: mg5, lop1, lop6), e.g. %s %s born %s, mother %s; windows verifying registrations: %s\n",
-		len(people), enrollment.DemoPopulationPerLevel, p.IDNumber, p.FullName, p.DateOfBirth, p.GuardianIDNumbers[0], verifying)
+		len(people), democity.PopulationPerLevel, p.IDNumber, p.FullName, p.DateOfBirth, p.GuardianIDNumbers[0], verifying)
 	// Staff accounts (issue 8): one per ward and school, and the city's.
 	password := getenv("DEMO_PASSWORD")
 	if password == "" {
@@ -126,6 +129,13 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "demo staff accounts: %d (%s for the city, %s<WARD CODE> per ward, %s<SCHOOL CODE> per school, e.g. %sTH-BADINH-01), password: %s\n",
 		n, staff.DemoCityUsername, staff.DemoWardPrefix, staff.DemoSchoolPrefix, staff.DemoSchoolPrefix, password)
+	if *applications > 0 {
+		stored, accepted, err := seedDemoApplications(ctx, db, ref, *applications)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "demo applications: %d generated (%d stored now), %d of them accepted\n", *applications, stored, accepted)
+	}
 	return nil
 }
 
@@ -158,5 +168,5 @@ func openDatabase(ctx context.Context, getenv func(string) string) (*sqlx.DB, er
 	if err := checkDatabaseURL(url); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	return enrollment.Open(ctx, url, 2)
+	return postgres.Open(ctx, url, 2)
 }

@@ -65,7 +65,7 @@ func runDeadLetters(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	defer a.close()
-	d := intake.NewDeadLetters(a.rdb, a.store, intake.DeadLettersConfig{Keys: a.keys, StatusGrace: a.cfg.StatusGrace, Logger: a.log})
+	d := intake.NewDeadLetters(a.rdb, a.pg, intake.DeadLettersConfig{Keys: a.keys, StatusGrace: a.cfg.StatusGrace, Logger: a.log})
 	switch action {
 	case "list":
 		return listDeadLetters(ctx, d, stdout)

@@ -12,6 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
@@ -28,7 +30,7 @@ func TestDeadLettersCommand(t *testing.T) {
 	}
 	defer db.Close()
 	now := time.Now()
-	if err := enrollment.NewStore(db).SaveReference(t.Context(), enrollment.DemoReference(now)); err != nil {
+	if err := postgres.New(db).SaveReference(t.Context(), democity.Reference(now)); err != nil {
 		t.Fatal(err)
 	}
 	rdb, prefix := testenv.Redis(t)
@@ -41,7 +43,7 @@ func TestDeadLettersCommand(t *testing.T) {
 		return out.String(), err
 	}
 
-	reg := registration(7, enrollment.DemoSchoolYear(now))
+	reg := registration(7, democity.SchoolYear(now))
 	code := enrollment.NewTrackingCode()
 	reg["id"], reg["tracking_code"], reg["submitted_at"] = uuid.Must(uuid.NewV7()).String(), code, now.UTC().Format(time.RFC3339Nano)
 	child := reg["child"].(map[string]any)

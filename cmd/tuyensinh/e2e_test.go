@@ -22,6 +22,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
@@ -208,7 +209,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Parallel()
 	e := startService(t)
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	year := enrollment.DemoSchoolYear(time.Now())
+	year := democity.SchoolYear(time.Now())
 
 	const n = 10_000
 	type result struct {
@@ -284,7 +285,7 @@ func TestBadInput(t *testing.T) {
 	t.Parallel()
 	e := startService(t)
 	client := &http.Client{Timeout: 10 * time.Second}
-	year := enrollment.DemoSchoolYear(time.Now())
+	year := democity.SchoolYear(time.Now())
 	good := registration(1, year)
 	withChild := func(k string, v any) map[string]any {
 		r := registration(2, year)
@@ -407,7 +408,7 @@ func TestStartWhilePostgresDown(t *testing.T) {
 	e.serve(t, nil, "DATABASE_URL="+u.String(), "INTAKE_CONSUMER=second")
 
 	client := &http.Client{Timeout: 10 * time.Second}
-	year := enrollment.DemoSchoolYear(time.Now())
+	year := democity.SchoolYear(time.Now())
 	r := e.do(t, client, "POST", "/api/v1/applications", "application/json", mustJSON(registration(77, year)))
 	if r.status != http.StatusAccepted {
 		t.Fatalf("registration while PostgreSQL is down = %d %v, want 202", r.status, r.body)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 )
 
 // TestRateLimits: past its budget a client address gets 429 with
@@ -21,7 +22,7 @@ func TestRateLimits(t *testing.T) {
 	e := newE2E(t)
 	e.serve(t, nil, "RATE_LIMIT_REGISTER=5")
 	client := &http.Client{Timeout: 10 * time.Second}
-	year := enrollment.DemoSchoolYear(time.Now())
+	year := democity.SchoolYear(time.Now())
 	for i := range 5 {
 		if r := e.do(t, client, "POST", "/api/v1/applications", "application/json", mustJSON(registration(i, year))); r.status != http.StatusAccepted {
 			t.Fatalf("registration %d = %d %v, want 202", i+1, r.status, r.body)
@@ -111,7 +112,7 @@ func TestEdgeHeadersAndMetrics(t *testing.T) {
 	metrics := freePort(t)
 	e.serve(t, nil, "METRICS_ADDR="+metrics)
 	client := &http.Client{Timeout: 10 * time.Second}
-	year := enrollment.DemoSchoolYear(time.Now())
+	year := democity.SchoolYear(time.Now())
 	r := e.do(t, client, "POST", "/api/v1/applications", "application/json", mustJSON(registration(1, year)))
 	if r.status != http.StatusAccepted {
 		t.Fatalf("registration = %d %v", r.status, r.body)

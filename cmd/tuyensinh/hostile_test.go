@@ -13,9 +13,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"golang.org/x/text/unicode/norm"
-
-	"github.com/tuyensinh/tuyensinh/enrollment"
 )
 
 // setField sets the value at a dotted path ("child.full_name",
@@ -59,7 +58,7 @@ func TestHostileRequests(t *testing.T) {
 	t.Parallel()
 	e := startService(t)
 	client := &http.Client{Timeout: 30 * time.Second}
-	year := enrollment.DemoSchoolYear(time.Now())
+	year := democity.SchoolYear(time.Now())
 	serial := 5000
 	fresh := func() map[string]any { serial++; return registration(serial, year) }
 	with := func(path string, v any) []byte {

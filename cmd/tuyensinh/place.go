@@ -26,7 +26,7 @@ import (
 // instead of placing, so that anyone can try the engine at a city's size;
 // --cpuprofile F writes a CPU profile and -v prints phase timings to
 // stderr. Every flag is listed by place -h.
-func runPlace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runPlace(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("place", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	input := fs.String("input", "", "instance `file` (JSON; - for standard input)")
@@ -36,14 +36,24 @@ func runPlace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	choices := fs.Int("choices", 5, "with --generate: the longest choice list")
 	genSeed := fs.Int64("gen-seed", 1, "with --generate: the generator's seed (equal seeds, equal instances)")
 	scored := fs.Int("scored-schools", 0, "with --generate: how many schools rank applicants by score")
-	mechanism := fs.String("mechanism", "", "with --generate: the instance's `mechanism`, da or boston (default da)")
+	mechanism := fs.String("mechanism", "", "with --generate or --run: the `mechanism`, da or boston (default da; with --run the authority's policy)")
+	dbRun := fs.Bool("run", false, "place the applications stored in the database (DATABASE_URL) and keep the run as a preview")
+	level := fs.String("level", "", "with --run: the `level` (mg3, mg4, mg5, lop1, lop6)")
+	year := fs.Int("school-year", 0, "with --run: the school year's starting `year`, e.g. 2027")
+	include := fs.String("include", "accepted", "with --run: which applications, accepted (reviewed) or received (unreviewed too)")
+	round := fs.Int("round", 1, "with --run: the round, 1 or 2")
+	publish := fs.Int64("publish", 0, "publish the stored run `ID` (all or nothing; a published run never changes)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file`")
 	verbose := fs.Bool("v", false, "print the time of each phase to standard error")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tuyensinh place --input instance.json --output result.json")
 		fmt.Fprintln(stderr, "       tuyensinh place --generate N [--schools S --choices C --gen-seed G] --output instance.json")
-		fmt.Fprintln(stderr, "Runs the placement engine on an instance file and writes the result file,")
-		fmt.Fprintln(stderr, "or writes a generated instance file to try it on.")
+		fmt.Fprintln(stderr, "       tuyensinh place --run --level lop1 --school-year 2027 [--include received] [--output result.json]")
+		fmt.Fprintln(stderr, "       tuyensinh place --publish ID")
+		fmt.Fprintln(stderr, "Runs the placement engine on an instance file and writes the result file, or writes")
+		fmt.Fprintln(stderr, "a generated instance file to try it on; with --run, places the applications stored")
+		fmt.Fprintln(stderr, "in DATABASE_URL and keeps the run as a preview (its id on standard output), and")
+		fmt.Fprintln(stderr, "with --publish publishes a stored run.")
 		fs.VisitAll(func(f *flag.Flag) {
 			if f.Usage != "" {
 				name, usage := flag.UnquoteUsage(f)
@@ -66,6 +76,10 @@ func runPlace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("place: unexpected argument %q", fs.Arg(0))
 	}
+	if *dbRun || *publish > 0 {
+		return placeStored(ctx, storedPlacement{run: *dbRun, publish: *publish, level: *level, year: *year, include: *include,
+			round: *round, mechanism: *mechanism, output: *output, verbose: *verbose}, getenv, stdout, stderr)
+	}
 	if *output == "" && (*generate > 0 || *input != "") {
 		return errors.New("place: --output is required")
 	}
@@ -77,7 +91,7 @@ func runPlace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return writeAtomic(*output, stdout, func(w io.Writer) error { return allocation.EncodeInstance(w, inst) })
 	}
 	if *input == "" {
-		return errors.New("place: placing from the database is not available yet; use --input FILE --output FILE to run on an instance file")
+		return errors.New("place: give --input FILE --output FILE to run on an instance file, or --run --level L --school-year Y to place the stored applications")
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)

@@ -35,7 +35,7 @@ const (
 func runPlaceT(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := runPlace(context.Background(), args, &stdout, &stderr)
+	err := runPlace(context.Background(), args, os.Getenv, &stdout, &stderr)
 	return stdout.String() + stderr.String(), err
 }
 
@@ -79,7 +79,7 @@ func TestPlaceDeterministic(t *testing.T) {
 	}
 	// Standard output gets the same bytes.
 	var stdout, stderr bytes.Buffer
-	if err := runPlace(context.Background(), []string{"--input", placeInput, "--output", "-"}, &stdout, &stderr); err != nil {
+	if err := runPlace(context.Background(), []string{"--input", placeInput, "--output", "-"}, os.Getenv, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(stdout.Bytes(), outs[0]) {
@@ -148,8 +148,9 @@ func TestPlaceUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "database is not available yet; use --input FILE --output FILE"},
-		{[]string{"--output", "x.json"}, "database is not available yet"},
+		{nil, "give --input FILE --output FILE to run on an instance file, or --run"},
+		{[]string{"--output", "x.json"}, "or --run --level L --school-year Y"},
+		{[]string{"--run", "--publish", "3"}, "not both"},
 		{[]string{"--input", placeInput}, "--output is required"},
 		{[]string{"--input", "/nonexistent/instance.json", "--output", "x.json"}, "read input"},
 		{[]string{"--input", placeInput, "--output", "/nonexistent/dir/result.json"}, "write output"},

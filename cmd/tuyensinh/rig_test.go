@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
@@ -47,7 +48,7 @@ func newRig(t *testing.T, redisURL string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, bin: bin, dbURL: testenv.NewDatabase(t), year: enrollment.DemoSchoolYear(time.Now())}
+	r := &rig{t: t, bin: bin, dbURL: testenv.NewDatabase(t), year: democity.SchoolYear(time.Now())}
 	if redisURL == "" {
 		r.rdb, r.prefix = testenv.Redis(t)
 		redisURL = testenv.RedisURL()

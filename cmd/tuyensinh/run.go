@@ -38,7 +38,8 @@ commands:
   seed      load reference data (seed --demo: the generated demo city and its
             population register; seed --demo --verify-registry lop1: the lop1
             window checks registrations against that register)
-  place     run the placement engine (place --input F --output F)
+  place     run the placement engine (place --input F --output F), or on the stored
+            applications (place --run --level lop1 --school-year 2027; place --publish ID)
   deadletters  entries the workers could not store: list | show ID | replay ID...|--all | drop ID...
   staff     staff accounts: add USERNAME --role city|authority|school [--scope CODE] [--name N]
             | passwd USERNAME | disable USERNAME (password from stdin or STAFF_PASSWORD)
@@ -65,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "seed":
 		return runSeed(ctx, args, getenv, stdout, stderr)
 	case "place":
-		return runPlace(ctx, args, stdout, stderr)
+		return runPlace(ctx, args, getenv, stdout, stderr)
 	case "deadletters":
 		return runDeadLetters(ctx, args, getenv, stdout, stderr)
 	case "staff":
@@ -80,14 +81,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // app holds the connections every long-running command needs.
 type app struct {
-	cfg   config
-	log   *slog.Logger
-	db    *sqlx.DB
-	rdb   *redis.Client
-	store *enrollment.Store
-	reg   *prometheus.Registry
-	met   *intake.Metrics
-	keys  intake.Keys
+	cfg  config
+	log  *slog.Logger
+	db   *sqlx.DB
+	rdb  *redis.Client
+	pg   *postgres.DB // the store on db
+	reg  *prometheus.Registry
+	met  *intake.Metrics
+	keys intake.Keys
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {
@@ -144,13 +145,13 @@ func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	a.rdb = redis.NewClient(ropt)
 	// PostgreSQL may be down: the API keeps taking registrations and the
 	// workers wait for it.
-	db, err := enrollment.OpenLazy(cfg.DatabaseURL, cfg.DBMaxConns)
+	db, err := postgres.OpenLazy(cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
 		a.rdb.Close()
 		return nil, err
 	}
 	a.db = db
-	a.store = enrollment.NewStore(db)
+	a.pg = postgres.New(db)
 	a.reg = prometheus.NewRegistry()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.met = intake.NewMetrics(a.reg)
@@ -165,7 +166,7 @@ func (a *app) close() {
 
 func (a *app) workers(ctx context.Context, g *errgroup.Group) {
 	for i := range a.cfg.Workers {
-		w := intake.NewWorker(a.rdb, a.store, intake.WorkerConfig{
+		w := intake.NewWorker(a.rdb, a.pg, intake.WorkerConfig{
 			Keys:          a.keys,
 			Consumer:      fmt.Sprintf("%s-%d", a.cfg.Consumer, i),
 			BatchSize:     a.cfg.BatchSize,
@@ -211,7 +212,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var in web.Intake
 	switch a.cfg.IntakeMode {
 	case "direct":
-		in = intake.NewDirect(a.store, a.met)
+		in = intake.NewDirect(a.pg, a.met)
 		a.log.Warn("INTAKE_MODE=direct: registrations are inserted inside each request, without the Redis buffer")
 	default:
 		if a.cfg.HMACKey == "" {
@@ -229,7 +230,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// of reference data in this process (other processes see the edit at
 	// their next tick, within 30 seconds).
 	refresh := func(ctx context.Context) error {
-		c, err := a.store.LoadCatalog(ctx)
+		c, err := a.pg.LoadCatalog(ctx)
 		if err != nil {
 			return err
 		}
@@ -243,8 +244,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	handler := web.NewServer(web.Deps{
 		Catalog:  current.Load,
 		Intake:   in,
-		Store:    a.store,
-		DB:       postgres.New(a.db),
+		DB:       a.pg,
 		Metrics:  a.met,
 		Gatherer: a.reg,
 		Logger:   a.log,
@@ -254,10 +254,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			}
 			return intake.Ping(ctx, a.rdb, time.Second)
 		},
-		Database: func(ctx context.Context) error { return enrollment.Ping(ctx, a.db) },
+		Database: func(ctx context.Context) error { return postgres.Ping(ctx, a.db) },
 		// Population register (issue 7, item 4): the demo city's table,
 		// asked only for windows that verify registrations.
-		Registry: enrollment.NewPopulationRegister(a.db),
+		Registry: postgres.NewPopulationRegister(a.db),
 
 		RateLimiter:       web.NewRateLimiter(a.rdb, a.cfg.RedisPrefix, a.cfg.RedisTimeout, a.log),
 		RegisterPerMinute: a.cfg.RateLimitRegister,
@@ -471,14 +471,14 @@ func goServe(ctx context.Context, g *errgroup.Group, srv *http.Server) {
 // keeps a copy in Redis. While PostgreSQL is down it takes that copy, so
 // intake starts anyway.
 func (a *app) catalog(ctx context.Context, migrate bool) (*enrollment.Catalog, error) {
-	pgErr := enrollment.Ping(ctx, a.db)
+	pgErr := postgres.Ping(ctx, a.db)
 	if pgErr == nil {
 		if migrate {
 			if err := migrateUp(ctx, a.db, a.log); err != nil {
 				return nil, err
 			}
 		}
-		c, err := a.store.LoadCatalog(ctx)
+		c, err := a.pg.LoadCatalog(ctx)
 		if err != nil {
 			return nil, err
 		}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
@@ -51,14 +51,14 @@ func TestSeedVerifyRegistry(t *testing.T) {
 		if got := strings.Join(verifying(), " "); got != tt.want {
 			t.Errorf("%v: windows verifying = %q, want %q", tt.args, got, tt.want)
 		}
-		wantLine := fmt.Sprintf("demo population register: %d children", 3*enrollment.DemoPopulationPerLevel)
+		wantLine := fmt.Sprintf("demo population register: %d children", 3*democity.PopulationPerLevel)
 		if !strings.Contains(stdout.String(), wantLine) {
 			t.Errorf("%v: output does not say %q:\n%s", tt.args, wantLine, stdout.String())
 		}
 	}
 	var n int
-	if err := db.GetContext(t.Context(), &n, `SELECT count(*) FROM population_register`); err != nil || n != 3*enrollment.DemoPopulationPerLevel {
-		t.Errorf("population_register has %d rows (%v), want %d", n, err, 3*enrollment.DemoPopulationPerLevel)
+	if err := db.GetContext(t.Context(), &n, `SELECT count(*) FROM population_register`); err != nil || n != 3*democity.PopulationPerLevel {
+		t.Errorf("population_register has %d rows (%v), want %d", n, err, 3*democity.PopulationPerLevel)
 	}
 	var stdout, stderr bytes.Buffer
 	if err := run(t.Context(), []string{"seed", "--demo", "--verify-registry", "lop2"}, getenv, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "lop2") {

@@ -29,6 +29,11 @@
 // from a hash of each school's own key, so every call to Generate returns
 // the same city on every machine, and adding a ward does not reshuffle the
 // schools of the others.
+//
+// Reference and Population give the city in the enrollment package's terms
+// (reference data with open windows, a population register), for seed
+// --demo and for tests: the business package itself knows nothing of the
+// demo city.
 package democity
 
 // City is the whole generated demo city: the authority that approves quotas

@@ -19,7 +19,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
@@ -27,7 +29,7 @@ var testNow = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 
 type bundle struct {
 	db      *sqlx.DB
-	store   *enrollment.Store
+	store   *postgres.DB
 	cat     *enrollment.Catalog
 	rdb     *redis.Client
 	keys    intake.Keys
@@ -38,8 +40,8 @@ type bundle struct {
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	b := &bundle{db: testenv.DB(t)}
-	b.store = enrollment.NewStore(b.db)
-	if err := b.store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+	b.store = postgres.New(b.db)
+	if err := b.store.SaveReference(t.Context(), democity.Reference(testNow)); err != nil {
 		t.Fatal(err)
 	}
 	var err error
@@ -455,8 +457,8 @@ func TestPostgresOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer direct.Close()
-	store := enrollment.NewStore(direct)
-	if err := store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+	store := postgres.New(direct)
+	if err := store.SaveReference(t.Context(), democity.Reference(testNow)); err != nil {
 		t.Fatal(err)
 	}
 	proxy := testenv.NewProxy(t, pgAddr(t))
@@ -473,7 +475,7 @@ func TestPostgresOutage(t *testing.T) {
 			t.Fatalf("Submit while PostgreSQL is down = %v, want accepted", err)
 		}
 	}
-	b.runWorker(t, intake.WorkerConfig{BatchSize: 20, MaxDeliveries: 2}, enrollment.NewStore(viaProxy))
+	b.runWorker(t, intake.WorkerConfig{BatchSize: 20, MaxDeliveries: 2}, postgres.New(viaProxy))
 	time.Sleep(time.Second) // let the worker fail a few times
 	if got := count(t, direct, `SELECT count(*) FROM applications`); got != 0 {
 		t.Fatalf("stored %d while PostgreSQL was unreachable", got)

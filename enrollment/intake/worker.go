@@ -14,7 +14,7 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment"
 )
 
-// Saver stores a batch of applications; *enrollment.Store is one.
+// Saver stores a batch of applications; *postgres.DB is one.
 type Saver interface {
 	SaveBatch(ctx context.Context, apps []*enrollment.Application) ([]enrollment.Stored, error)
 }

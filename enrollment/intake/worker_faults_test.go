@@ -17,7 +17,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
@@ -25,7 +27,7 @@ import (
 // cut, and a direct handle on it for the test's own checks.
 type proxied struct {
 	direct *sqlx.DB
-	store  *enrollment.Store // through the proxy
+	store  *postgres.DB // through the proxy
 	proxy  *testenv.Proxy
 }
 
@@ -37,7 +39,7 @@ func proxiedDatabase(t *testing.T) *proxied {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { direct.Close() })
-	if err := enrollment.NewStore(direct).SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+	if err := postgres.New(direct).SaveReference(t.Context(), democity.Reference(testNow)); err != nil {
 		t.Fatal(err)
 	}
 	proxy := testenv.NewProxy(t, pgAddr(t))
@@ -46,7 +48,7 @@ func proxiedDatabase(t *testing.T) *proxied {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { viaProxy.Close() })
-	return &proxied{direct: direct, store: enrollment.NewStore(viaProxy), proxy: proxy}
+	return &proxied{direct: direct, store: postgres.New(viaProxy), proxy: proxy}
 }
 
 // startWorker runs a worker until stop is called (as a kill would stop it:
@@ -292,7 +294,7 @@ func TestPoisonEntries(t *testing.T) {
 // buggySaver stores through the real store but refuses, as a bug would,
 // every batch holding one of some tracking codes.
 type buggySaver struct {
-	store  *enrollment.Store
+	store  *postgres.DB
 	refuse map[string]bool
 }
 
@@ -443,7 +445,7 @@ func TestDeadLetterTooling(t *testing.T) {
 // the database at that moment, so that the worker's entry-by-entry retries
 // meet an outage.
 type outageMidSplit struct {
-	store   *enrollment.Store
+	store   *postgres.DB
 	proxy   *testenv.Proxy
 	mu      sync.Mutex
 	cut     bool

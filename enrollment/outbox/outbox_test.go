@@ -15,7 +15,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
@@ -25,7 +27,7 @@ const phone = "0912345678"
 
 type bundle struct {
 	db    *sqlx.DB
-	store *enrollment.Store
+	store *postgres.DB
 	cat   *enrollment.Catalog
 	box   *outbox.Store
 }
@@ -33,8 +35,8 @@ type bundle struct {
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	b := &bundle{db: testenv.DB(t)}
-	b.store = enrollment.NewStore(b.db)
-	if err := b.store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+	b.store = postgres.New(b.db)
+	if err := b.store.SaveReference(t.Context(), democity.Reference(testNow)); err != nil {
 		t.Fatal(err)
 	}
 	var err error

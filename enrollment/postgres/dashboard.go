@@ -49,7 +49,7 @@ type SchoolSummary struct {
 // schoolsOfAreaQuery walks the authority tree down from $1 (to any depth,
 // at most 16 levels against a cycle entered by mistake) and lists the
 // schools of its wards: the same schools staff.User.Covers grants an
-// officer of $1, which walks the tree up from each school. $1 = '' is the
+// officer of $1, which walks the tree up from each school. $1 = ” is the
 // whole city.
 const schoolsOfAreaQuery = `
 WITH RECURSIVE area (code, depth) AS (

@@ -15,6 +15,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -38,17 +40,38 @@ const maxTxAttempts = 5
 // server's default, read committed), committing when fn returns nil and
 // rolling back when it returns an error or panics. A transaction that fails
 // with a serialization failure (40001) or a deadlock (40P01) is run again,
-// up to five times in all, so fn must do nothing outside the transaction
-// that cannot be repeated.
+// up to five times in all, after a short pause that grows with each
+// attempt, so fn must do nothing outside the transaction that cannot be
+// repeated.
 func (d *DB) Transact(ctx context.Context, iso sql.IsolationLevel, fn func(*sqlx.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
+		if attempt > 1 && !pause(ctx, attempt) {
+			return err
+		}
 		err = d.transactOnce(ctx, iso, fn)
 		if !retryable(err) || ctx.Err() != nil {
 			return err
 		}
 	}
 	return fmt.Errorf("transaction failed %d times: %w", maxTxAttempts, err)
+}
+
+// pause waits before the attempt-th run of a transaction, and reports
+// false when ctx ends first. A retry run at once meets the transaction it
+// conflicted with still committing and fails again; 5 ms times the attempt,
+// plus up to as much again at random so that two losers do not meet
+// again, lets the winner finish.
+func pause(ctx context.Context, attempt int) bool {
+	step := time.Duration(attempt-1) * 5 * time.Millisecond
+	t := time.NewTimer(step + rand.N(step))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (d *DB) transactOnce(ctx context.Context, iso sql.IsolationLevel, fn func(*sqlx.Tx) error) (err error) {

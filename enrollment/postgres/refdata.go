@@ -689,6 +689,11 @@ type Policy struct {
 	Source string `json:"source"`
 }
 
+// DefaultPriorityRules are the rules of a level and year for which no
+// authority up the tree set a policy: in-catchment children of priority
+// group 1 first, then ĐT1, ĐT2 and ĐT3 (DOMAIN.md), everyone else after.
+var DefaultPriorityRules = []string{"in_catchment+group1", "dt1", "dt2", "dt3"}
+
 // ErrNoAuthority is returned for an authority code no authority has.
 var ErrNoAuthority = enrollment.Errorf(enrollment.CodeNotFound, "Không tìm thấy cơ quan quản lý này", "no such authority")
 
@@ -723,7 +728,7 @@ type policyRow struct {
 
 // Policy returns the policy that applies to an authority's level and
 // year: its own, else the nearest authority's above it, else the defaults
-// (no rules, deferred acceptance, single tie-break, administrative
+// (DefaultPriorityRules, deferred acceptance, single tie-break, administrative
 // placement on). ErrNoAuthority for an unknown authority.
 func (d *DB) Policy(ctx context.Context, authority string, level enrollment.Level, year int) (p Policy, err error) {
 	defer wrap(&err, "policy %s %s %d", authority, level, year)
@@ -738,7 +743,7 @@ func policy(ctx context.Context, q sqlx.QueryerContext, authority string, level 
 	if len(chain) == 0 {
 		return Policy{}, ErrNoAuthority
 	}
-	p := Policy{Authority: authority, Level: level, SchoolYear: year, PriorityRules: []string{},
+	p := Policy{Authority: authority, Level: level, SchoolYear: year, PriorityRules: slices.Clone(DefaultPriorityRules),
 		Mechanism: "da", TieBreak: "single", AdministrativePlacement: true}
 	const qRows = `
 SELECT authority_code, priority_rules, mechanism, tie_break, administrative_placement

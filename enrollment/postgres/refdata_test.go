@@ -47,14 +47,6 @@ func setupRef(t testing.TB) refBundle {
 	return refBundle{db: db, store: postgres.New(db)}
 }
 
-func code(err error) enrollment.Code {
-	var e *enrollment.Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
-
 func TestCheckZones(t *testing.T) {
 	t.Parallel()
 	wards := map[string][]string{"00001": {"TDP 1", "TDP 2"}, "00002": {}}

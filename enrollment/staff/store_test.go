@@ -9,6 +9,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
@@ -231,8 +233,8 @@ func TestSeedDemo(t *testing.T) {
 	db := testenv.DB(t)
 	ctx := t.Context()
 	now := time.Date(2027, 7, 1, 9, 0, 0, 0, time.UTC)
-	ref := enrollment.DemoReference(now)
-	if err := enrollment.NewStore(db).SaveReference(ctx, ref); err != nil {
+	ref := democity.Reference(now)
+	if err := postgres.New(db).SaveReference(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
 	st := staff.NewStore(db)
@@ -250,7 +252,7 @@ func TestSeedDemo(t *testing.T) {
 	if err := st.Disable(ctx, "school-TH-BADINH-01"); err != nil {
 		t.Fatal(err)
 	}
-	if err := enrollment.NewStore(db).SaveReference(ctx, ref); err != nil {
+	if err := postgres.New(db).SaveReference(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := st.SeedDemo(ctx, "another-demo-password"); err != nil || n != want {

@@ -1,4 +1,4 @@
-package enrollment
+package postgres
 
 import (
 	"context"
@@ -7,16 +7,17 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/tuyensinh/tuyensinh/enrollment"
 )
 
 // SaveBatchUnnest is SaveBatch as it was before it loaded batches with
 // COPY: one INSERT from one array per column. BenchmarkDrain measures it
 // beside SaveBatch in the same run.
-func (s *Store) SaveBatchUnnest(ctx context.Context, apps []*Application) ([]Stored, error) {
-	return s.saveBatch(ctx, apps, unnestApplications)
+func (d *DB) SaveBatchUnnest(ctx context.Context, apps []*enrollment.Application) ([]enrollment.Stored, error) {
+	return d.saveBatch(ctx, apps, unnestApplications)
 }
 
-func unnestApplications(ctx context.Context, tx *sqlx.Tx, apps []*Application) (map[string]time.Time, error) {
+func unnestApplications(ctx context.Context, tx *sqlx.Tx, apps []*enrollment.Application) (map[string]time.Time, error) {
 	cols := make([][]any, 22)
 	for _, a := range apps {
 		row, err := applicationRow(a)

@@ -1,4 +1,4 @@
-package enrollment
+package postgres
 
 import (
 	"context"
@@ -9,167 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-
+	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
-)
-
-// Store keeps applications and reference data in PostgreSQL.
-type Store struct{ db *sqlx.DB }
-
-// NewStore returns a store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
-
-// DB returns the store's database handle.
-func (s *Store) DB() *sqlx.DB { return s.db }
-
-// Open connects to PostgreSQL at url and checks the connection.
-func Open(ctx context.Context, url string, maxConns int) (*sqlx.DB, error) {
-	db, err := OpenLazy(url, maxConns)
-	if err != nil {
-		return nil, err
-	}
-	if err := Ping(ctx, db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
-// OpenLazy returns a handle on PostgreSQL at url without connecting: the
-// connections are made when needed, so a process can start while the
-// database is down and use it once it is back.
-func OpenLazy(url string, maxConns int) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", url)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	return db, nil
-}
-
-// Ping checks that the database answers within five seconds.
-func Ping(ctx context.Context, db *sqlx.DB) error {
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
-		return fmt.Errorf("connect to database: %w", err)
-	}
-	return nil
-}
-
-// Transact runs fn in a transaction, committing when fn returns nil and
-// rolling back otherwise (or on panic).
-func (s *Store) Transact(ctx context.Context, fn func(*sqlx.Tx) error) (err error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			tx.Rollback()
-			panic(p)
-		}
-		if err != nil {
-			tx.Rollback()
-			return
-		}
-		if err = tx.Commit(); err != nil {
-			err = fmt.Errorf("commit: %w", err)
-		}
-	}()
-	return fn(tx)
-}
-
-// LoadCatalog reads windows, wards and school offers with their catchments.
-func (s *Store) LoadCatalog(ctx context.Context) (*Catalog, error) {
-	const qWindows = `SELECT level, school_year, opens_at, closes_at, birth_year, max_choices, verify_registry FROM windows`
-	var windows []Window
-	if err := s.db.SelectContext(ctx, &windows, qWindows); err != nil {
-		return nil, fmt.Errorf("load windows: %w", err)
-	}
-	for i := range windows {
-		windows[i].OpensAt = windows[i].OpensAt.UTC()
-		windows[i].ClosesAt = windows[i].ClosesAt.UTC()
-	}
-
-	const qWards = `SELECT code, name, kind, groups FROM wards ORDER BY code`
-	rows, err := s.db.QueryContext(ctx, qWards)
-	if err != nil {
-		return nil, fmt.Errorf("load wards: %w", err)
-	}
-	var wards []Ward
-	for rows.Next() {
-		var w Ward
-		if err := rows.Scan(&w.Code, &w.Name, &w.Kind, pq.Array(&w.Groups)); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("load wards: %w", err)
-		}
-		wards = append(wards, w)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("load wards: %w", err)
-	}
-
-	const qOffers = `
-SELECT o.school_code, s.name, s.ward_code, s.address, COALESCE(s.lat, 0), COALESCE(s.lon, 0),
-       o.level, o.school_year, o.quota,
-       COALESCE((SELECT json_agg(json_build_object('ward', z.ward_code, 'groups', z.groups) ORDER BY z.ward_code)
-                 FROM catchment_zones z
-                 WHERE z.school_code = o.school_code AND z.level = o.level AND z.school_year = o.school_year), '[]')
-FROM school_offers o JOIN schools s ON s.code = o.school_code
-ORDER BY o.level, o.school_year, o.school_code`
-	rows, err = s.db.QueryContext(ctx, qOffers)
-	if err != nil {
-		return nil, fmt.Errorf("load offers: %w", err)
-	}
-	var offers []Offer
-	for rows.Next() {
-		var o Offer
-		var zones []byte
-		if err := rows.Scan(&o.SchoolCode, &o.Name, &o.Ward, &o.Address, &o.Lat, &o.Lon, &o.Level, &o.SchoolYear, &o.Quota, &zones); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("load offers: %w", err)
-		}
-		if err := json.Unmarshal(zones, &o.Catchment); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("load offers: catchment of %s: %w", o.SchoolCode, err)
-		}
-		for i := range o.Catchment {
-			if o.Catchment[i].Groups == nil {
-				o.Catchment[i].Groups = []string{}
-			}
-		}
-		offers = append(offers, o)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("load offers: %w", err)
-	}
-	return NewCatalog(windows, wards, offers), nil
-}
-
-// Stored is what happened to one application handed to SaveBatch.
-type Stored struct {
-	TrackingCode string
-	// Outcome is OutcomeInserted, OutcomeAlreadyStored (a redelivery of an
-	// application already in the database) or OutcomeDuplicate (the child
-	// already had another application for the level and year).
-	Outcome Outcome
-	// FirstTrackingCode is the code of the child's application, with
-	// OutcomeDuplicate.
-	FirstTrackingCode string
-	StoredAt          time.Time
-}
-
-// Outcome is the result of storing one application.
-type Outcome int
-
-// Outcomes of SaveBatch.
-const (
-	OutcomeInserted Outcome = iota
-	OutcomeAlreadyStored
-	OutcomeDuplicate
 )
 
 // SaveBatch stores applications in one transaction and reports the outcome
@@ -178,22 +19,23 @@ const (
 // for the level and year is recorded as a duplicate submission pointing at
 // the first, never as a second application. Within the batch the earliest
 // submission of a child wins.
-func (s *Store) SaveBatch(ctx context.Context, apps []*Application) ([]Stored, error) {
-	return s.saveBatch(ctx, apps, copyApplications)
+func (d *DB) SaveBatch(ctx context.Context, apps []*enrollment.Application) (_ []enrollment.Stored, err error) {
+	defer wrap(&err, "save batch of %d applications", len(apps))
+	return d.saveBatch(ctx, apps, copyApplications)
 }
 
 // inserter inserts a batch of applications in tx, skipping those that
 // conflict with a stored one on the id or on the child (level, year), the
 // earliest submission first, and returns the stored time of each inserted
 // application by tracking code.
-type inserter func(ctx context.Context, tx *sqlx.Tx, apps []*Application) (map[string]time.Time, error)
+type inserter func(ctx context.Context, tx *sqlx.Tx, apps []*enrollment.Application) (map[string]time.Time, error)
 
-func (s *Store) saveBatch(ctx context.Context, apps []*Application, insert inserter) ([]Stored, error) {
+func (d *DB) saveBatch(ctx context.Context, apps []*enrollment.Application, insert inserter) ([]enrollment.Stored, error) {
 	if len(apps) == 0 {
 		return nil, nil
 	}
-	out := make([]Stored, len(apps))
-	err := s.Transact(ctx, func(tx *sqlx.Tx) error {
+	out := make([]enrollment.Stored, len(apps))
+	err := d.Transact(ctx, 0, func(tx *sqlx.Tx) error {
 		inserted, err := insert(ctx, tx, apps)
 		if err != nil {
 			return err
@@ -201,7 +43,7 @@ func (s *Store) saveBatch(ctx context.Context, apps []*Application, insert inser
 		var missing []int
 		for i, a := range apps {
 			if at, ok := inserted[a.TrackingCode]; ok {
-				out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeInserted, StoredAt: at}
+				out[i] = enrollment.Stored{TrackingCode: a.TrackingCode, Outcome: enrollment.OutcomeInserted, StoredAt: at}
 			} else {
 				missing = append(missing, i)
 			}
@@ -209,7 +51,7 @@ func (s *Store) saveBatch(ctx context.Context, apps []*Application, insert inser
 		if len(missing) == 0 {
 			return nil
 		}
-		return s.resolveSkipped(ctx, tx, apps, missing, out)
+		return d.resolveSkipped(ctx, tx, apps, missing, out)
 	})
 	if err != nil {
 		return nil, err
@@ -225,7 +67,7 @@ const applicationColumns = `id, tracking_code, level, school_year, child_id_numb
 
 // applicationRow returns the values of applicationColumns for a, as text
 // PostgreSQL parses into the columns' types.
-func applicationRow(a *Application) ([]any, error) {
+func applicationRow(a *enrollment.Application) ([]any, error) {
 	g, err := json.Marshal(a.Guardian)
 	if err != nil {
 		return nil, fmt.Errorf("encode guardian of %s: %w", a.ID, err)
@@ -246,7 +88,7 @@ func applicationRow(a *Application) ([]any, error) {
 // ON CONFLICT DO NOTHING: COPY parses rows faster than a statement with
 // one array per column, and the temporary table writes no WAL. The table
 // is created once per connection and emptied at every commit or rollback.
-func copyApplications(ctx context.Context, tx *sqlx.Tx, apps []*Application) (map[string]time.Time, error) {
+func copyApplications(ctx context.Context, tx *sqlx.Tx, apps []*enrollment.Application) (map[string]time.Time, error) {
 	const qTemp = `
 CREATE TEMPORARY TABLE IF NOT EXISTS incoming_applications (
     id uuid, tracking_code text, level text, school_year integer, child_id_number text, child_name text,
@@ -333,7 +175,7 @@ WHERE child_id_number = ANY(CAST($1 AS text[])) AND status <> 'voided'`
 // which child_id_number leads), whatever the planner's statistics say:
 // a freshly filled table once had the child lookup scan every application
 // of the level and year through applications_choice1.
-func (s *Store) resolveSkipped(ctx context.Context, tx *sqlx.Tx, apps []*Application, missing []int, out []Stored) error {
+func (d *DB) resolveSkipped(ctx context.Context, tx *sqlx.Tx, apps []*enrollment.Application, missing []int, out []enrollment.Stored) error {
 	const qByID, qByChild = skippedByIDQuery, skippedByChildQuery
 	const qDup = `
 INSERT INTO duplicate_submissions (tracking_code, application_id, submitted_at) VALUES ($1, $2, $3)
@@ -368,7 +210,7 @@ ON CONFLICT (tracking_code) DO NOTHING`
 	for _, i := range missing {
 		a := apps[i]
 		if f, ok := byID[a.ID]; ok {
-			out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeAlreadyStored, StoredAt: f.at}
+			out[i] = enrollment.Stored{TrackingCode: a.TrackingCode, Outcome: enrollment.OutcomeAlreadyStored, StoredAt: f.at}
 			continue
 		}
 		dups = append(dups, i)
@@ -417,7 +259,7 @@ ON CONFLICT (tracking_code) DO NOTHING`
 		if err := outbox.EnqueueCodeResend(ctx, tx, f.code, time.Now()); err != nil {
 			return err
 		}
-		out[i] = Stored{TrackingCode: a.TrackingCode, Outcome: OutcomeDuplicate, FirstTrackingCode: f.code, StoredAt: f.at}
+		out[i] = enrollment.Stored{TrackingCode: a.TrackingCode, Outcome: enrollment.OutcomeDuplicate, FirstTrackingCode: f.code, StoredAt: f.at}
 	}
 	return nil
 }

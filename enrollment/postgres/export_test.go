@@ -1,4 +1,4 @@
-package enrollment
+package postgres
 
 // StatusQuery is the status lookup's SQL, for the test of its plan.
 const StatusQuery = statusQuery

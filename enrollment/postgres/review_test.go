@@ -1,4 +1,4 @@
-package enrollment_test
+package postgres_test
 
 import (
 	"errors"
@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 )
 
 var clerk = enrollment.Actor{Name: "school-TH-BADINH-01", Role: enrollment.ActorSchool}
 
-func save(t *testing.T, store *enrollment.Store, apps ...*enrollment.Application) {
+func save(t *testing.T, store *postgres.DB, apps ...*enrollment.Application) {
 	t.Helper()
 	if _, err := store.SaveBatch(t.Context(), apps); err != nil {
 		t.Fatal(err)
@@ -221,10 +222,10 @@ func TestRegisterDirect(t *testing.T) {
 // applicantFixture stores one application per residence category against
 // TH-BADINH-01's lop1 2027 catchment (ward 00004, TDP 1–12), plus a
 // whole-ward zone (00008) added here.
-func applicantFixture(t *testing.T) (*enrollment.Store, map[enrollment.ResidenceCategory]*enrollment.Application) {
+func applicantFixture(t *testing.T) (*postgres.DB, map[enrollment.ResidenceCategory]*enrollment.Application) {
 	t.Helper()
 	store, cat := newStore(t)
-	if _, err := store.DB().Exec(`INSERT INTO catchment_zones (school_code, level, school_year, ward_code, groups) VALUES ('TH-BADINH-01', 'lop1', 2027, '00008', '{}')`); err != nil {
+	if _, err := store.Handle().Exec(`INSERT INTO catchment_zones (school_code, level, school_year, ward_code, groups) VALUES ('TH-BADINH-01', 'lop1', 2027, '00008', '{}')`); err != nil {
 		t.Fatal(err)
 	}
 	res := func(pw, pg, cw, cg string) enrollment.Residence {
@@ -409,7 +410,7 @@ func BenchmarkApplicants(b *testing.B) {
 			batch = batch[:0]
 		}
 	}
-	if _, err := store.DB().Exec(`ANALYZE applications`); err != nil {
+	if _, err := store.Handle().Exec(`ANALYZE applications`); err != nil {
 		b.Fatal(err)
 	}
 	for _, bc := range []struct {

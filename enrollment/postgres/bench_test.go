@@ -1,4 +1,4 @@
-package enrollment_test
+package postgres_test
 
 import (
 	"context"
@@ -27,7 +27,7 @@ const (
 // without indexes or constraints: the drain's target is a ratio between
 // the two (issue 11), never an absolute figure. Each reports rows/s.
 //
-//	TUYENSINH_TEST_REQUIRE_SERVICES=1 go test -run '^$' -bench BenchmarkDrain -benchtime 3x ./enrollment/
+//	TUYENSINH_TEST_REQUIRE_SERVICES=1 go test -run '^$' -bench BenchmarkDrain -benchtime 3x ./enrollment/postgres/
 func BenchmarkDrain(b *testing.B) {
 	store, cat := newStore(b)
 	// First and second choices spread over the level's schools, as a
@@ -42,7 +42,7 @@ func BenchmarkDrain(b *testing.B) {
 		apps[i] = newApp(b, cat, i)
 		apps[i].Choices = []string{schools[i%len(schools)], schools[(i/len(schools)+i+1)%len(schools)]}
 	}
-	db := store.DB()
+	db := store.Handle()
 	ctx := context.Background()
 	if _, err := db.ExecContext(ctx, `CREATE TABLE copy_scratch (LIKE applications INCLUDING DEFAULTS);
 CREATE TABLE copy_indexed (LIKE applications INCLUDING ALL, FOREIGN KEY (level, school_year) REFERENCES windows)`); err != nil {

@@ -1,4 +1,4 @@
-package enrollment_test
+package postgres_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
@@ -30,10 +32,10 @@ func newApp(t testing.TB, cat *enrollment.Catalog, i int) *enrollment.Applicatio
 	return a
 }
 
-func newStore(t testing.TB) (*enrollment.Store, *enrollment.Catalog) {
+func newStore(t testing.TB) (*postgres.DB, *enrollment.Catalog) {
 	t.Helper()
-	store := enrollment.NewStore(testenv.DB(t))
-	if err := store.SaveReference(t.Context(), enrollment.DemoReference(testNow)); err != nil {
+	store := postgres.New(testenv.DB(t))
+	if err := store.SaveReference(t.Context(), democity.Reference(testNow)); err != nil {
 		t.Fatal(err)
 	}
 	cat, err := store.LoadCatalog(t.Context())
@@ -46,7 +48,7 @@ func newStore(t testing.TB) (*enrollment.Store, *enrollment.Catalog) {
 func TestSaveReferenceAndCatalog(t *testing.T) {
 	t.Parallel()
 	store, cat := newStore(t)
-	ref := enrollment.DemoReference(testNow)
+	ref := democity.Reference(testNow)
 	if got, want := len(cat.Offers(enrollment.LevelLop1, 2027)), countLevel(ref, enrollment.LevelLop1); got != want || got == 0 {
 		t.Errorf("lop1 offers = %d, want %d", got, want)
 	}
@@ -102,7 +104,7 @@ func TestSaveBatchIdempotent(t *testing.T) {
 		}
 	}
 	var n int
-	if err := store.DB().GetContext(ctx, &n, `SELECT count(*) FROM applications`); err != nil || n != 4 {
+	if err := store.Handle().GetContext(ctx, &n, `SELECT count(*) FROM applications`); err != nil || n != 4 {
 		t.Errorf("applications = %d (%v), want 4", n, err)
 	}
 }
@@ -149,7 +151,7 @@ func TestSaveBatchDuplicateChild(t *testing.T) {
 		t.Errorf("Status(duplicate) shows %s (%v), want nothing of the first code %s", b, err, first.TrackingCode)
 	}
 	var resends int
-	if err := store.DB().GetContext(ctx, &resends, `SELECT count(*) FROM outbox WHERE kind = 'code_resend' AND tracking_code = $1`, first.TrackingCode); err != nil || resends != 1 {
+	if err := store.Handle().GetContext(ctx, &resends, `SELECT count(*) FROM outbox WHERE kind = 'code_resend' AND tracking_code = $1`, first.TrackingCode); err != nil || resends != 1 {
 		t.Errorf("code re-sends queued for the first application = %d (%v), want 1 (once a day however many duplicates)", resends, err)
 	}
 	v, err = store.Status(ctx, first.TrackingCode)
@@ -175,7 +177,7 @@ func TestSaveBatchKeepsText(t *testing.T) {
 	}
 	var name, addr string
 	var choices []byte
-	row := store.DB().QueryRowContext(t.Context(), `SELECT child_name, current_address, array_to_json(choices) FROM applications WHERE id = $1`, a.ID)
+	row := store.Handle().QueryRowContext(t.Context(), `SELECT child_name, current_address, array_to_json(choices) FROM applications WHERE id = $1`, a.ID)
 	if err := row.Scan(&name, &addr, &choices); err != nil {
 		t.Fatal(err)
 	}
@@ -206,12 +208,12 @@ func TestStatusLookupUsesIndexes(t *testing.T) {
 	if _, err := store.SaveBatch(ctx, []*enrollment.Application{dup}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.DB().ExecContext(ctx, `ANALYZE applications; ANALYZE duplicate_submissions`); err != nil {
+	if _, err := store.Handle().ExecContext(ctx, `ANALYZE applications; ANALYZE duplicate_submissions`); err != nil {
 		t.Fatal(err)
 	}
 	for _, code := range []string{enrollment.NewTrackingCode(), apps[17].TrackingCode, dup.TrackingCode} {
 		var plan []string
-		if err := store.DB().SelectContext(ctx, &plan, "EXPLAIN "+enrollment.StatusQuery, code); err != nil {
+		if err := store.Handle().SelectContext(ctx, &plan, "EXPLAIN "+postgres.StatusQuery, code); err != nil {
 			t.Fatal(err)
 		}
 		text := strings.Join(plan, "\n")
@@ -253,11 +255,11 @@ func TestSkippedLookupsUseUniqueIndexes(t *testing.T) {
 	for _, c := range []struct {
 		query, arg, index string
 	}{
-		{enrollment.SkippedByIDQuery, "{" + apps[1].ID + "," + apps[2].ID + "}", "applications_pkey"},
-		{enrollment.SkippedByChildQuery, "{" + apps[1].Child.IDNumber + "," + apps[2].Child.IDNumber + "}", "applications_one_per_child"},
+		{postgres.SkippedByIDQuery, "{" + apps[1].ID + "," + apps[2].ID + "}", "applications_pkey"},
+		{postgres.SkippedByChildQuery, "{" + apps[1].Child.IDNumber + "," + apps[2].Child.IDNumber + "}", "applications_one_per_child"},
 	} {
 		var plan []string
-		if err := store.DB().SelectContext(ctx, &plan, "EXPLAIN "+c.query, c.arg); err != nil {
+		if err := store.Handle().SelectContext(ctx, &plan, "EXPLAIN "+c.query, c.arg); err != nil {
 			t.Fatal(err)
 		}
 		if text := strings.Join(plan, "\n"); !strings.Contains(text, c.index) || strings.Contains(text, "Seq Scan") {

@@ -1,0 +1,168 @@
+package placement_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/tuyensinh/tuyensinh/allocation"
+	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/placement"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
+	"github.com/tuyensinh/tuyensinh/internal/testenv"
+)
+
+const benchYear = 2027
+
+// loadGenerated stores a generated city (allocation.Generate) as reference
+// data and accepted lop1 applications: each generated zone a ward (its
+// centroid the middle of the zone's students), each school an offer, each
+// student an application. Setting up is not measured.
+func loadGenerated(b *testing.B, db *sqlx.DB, students, schools int) {
+	b.Helper()
+	ctx := b.Context()
+	inst := allocation.Generate(allocation.GenConfig{Students: students, Schools: schools, Choices: 3, Seed: 7})
+	type acc struct{ lat, lon, n float64 }
+	zones := map[string]*acc{}
+	for _, s := range inst.Students {
+		for _, z := range []string{s.PermanentZone, s.CurrentZone} {
+			if zones[z] == nil {
+				zones[z] = &acc{}
+			}
+		}
+		if s.Location != nil {
+			a := zones[s.CurrentZone]
+			a.lat, a.lon, a.n = a.lat+s.Location.Lat, a.lon+s.Location.Lon, a.n+1
+		}
+	}
+	for _, s := range inst.Schools {
+		for _, z := range s.Catchment {
+			if zones[z] == nil {
+				zones[z] = &acc{}
+			}
+		}
+	}
+	exec := func(q string, args ...any) {
+		b.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			b.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO authorities (code, name, kind) VALUES ('HN', 'Thành phố Hà Nội', 'city')`)
+	for z, a := range zones {
+		lat, lon := 21.0, 105.8
+		if a.n > 0 {
+			lat, lon = a.lat/a.n, a.lon/a.n
+		}
+		exec(`INSERT INTO wards (code, name, kind, authority_code, lat, lon) VALUES ($1, $1, 'phuong', 'HN', $2, $3)`, z, lat, lon)
+	}
+	for _, s := range inst.Schools {
+		exec(`INSERT INTO schools (code, name, ward_code, lat, lon) VALUES ($1, $1, $2, $3, $4)`, s.ID, s.Catchment[0], s.Location.Lat, s.Location.Lon)
+		exec(`INSERT INTO school_offers (school_code, level, school_year, quota) VALUES ($1, 'lop1', $2, $3)`, s.ID, benchYear, s.Quota)
+		for _, z := range s.Catchment {
+			exec(`INSERT INTO catchment_zones (school_code, level, school_year, ward_code) VALUES ($1, 'lop1', $2, $3)`, s.ID, benchYear, z)
+		}
+	}
+	exec(`INSERT INTO windows (level, school_year, opens_at, closes_at, birth_year, max_choices) VALUES ('lop1', $1, now() - interval '2 days', now() - interval '1 day', $2, 3)`,
+		benchYear, benchYear-6)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `copy applications (id, tracking_code, level, school_year, child_id_number, child_name, date_of_birth,
+    sex, permanent_ward, current_ward, guardian, priority_group, choices, status, submitted_at) from stdin`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dob := time.Date(benchYear-6, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i, s := range inst.Students {
+		d := sha256.Sum256(fmt.Appendf(nil, "bench/%d", i))
+		id, _ := uuid.FromBytes(d[:16])
+		choices, _ := pq.StringArray(s.Choices).Value()
+		if _, err := stmt.ExecContext(ctx, id.String(), fmt.Sprintf("BENCH%015d", i), "lop1", benchYear,
+			enrollment.MakeIDNumber("001", dob, enrollment.Male, i), "Trẻ "+s.ID, "2021-03-01", "male",
+			s.PermanentZone, s.CurrentZone, "{}", s.PriorityGroup, choices, "accepted", "2027-07-01T00:00:00Z"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		b.Fatal(err)
+	}
+	stmt.Close()
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	exec(`ANALYZE`)
+	err = postgres.New(db).CommitSeed(ctx, postgres.Seed{Level: "lop1", SchoolYear: benchYear, Seed: "bench-seed",
+		Commitment: placement.Commitment("bench-seed"), CreatedBy: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkRun measures a run end to end (load the snapshot from
+// PostgreSQL, place, store the files and every child's line with COPY)
+// against the engine alone (allocation.Place) on the same instance, in
+// the same benchmark, and reports the split: load_ms, place_ms, store_ms,
+// engine_ms and x_engine (end to end ÷ engine). 150,000 applications × 45
+// schools (a Hanoi grade-1 year) always; 1,000,000 × 5,000 with
+// TUYENSINH_BENCH_MILLION=1 (too big for a shared machine).
+func BenchmarkRun(b *testing.B) {
+	sizes := [][2]int{{150_000, 45}}
+	if os.Getenv("TUYENSINH_BENCH_MILLION") != "" {
+		sizes = append(sizes, [2]int{1_000_000, 5_000})
+	}
+	for _, sz := range sizes {
+		b.Run(fmt.Sprintf("applications=%d/schools=%d", sz[0], sz[1]), func(b *testing.B) {
+			sdb := testenv.DB(b)
+			loadGenerated(b, sdb, sz[0], sz[1])
+			db := postgres.New(sdb)
+			ctx := context.Background()
+			req := placement.Request{Level: enrollment.LevelLop1, SchoolYear: benchYear, Actor: city}
+			var load, place, store, engine time.Duration
+			var peak uint64
+			b.ResetTimer()
+			for b.Loop() {
+				t0 := time.Now()
+				snap, err := placement.Load(ctx, db, req, time.Now())
+				if err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				res, err := snap.Place()
+				if err != nil {
+					b.Fatal(err)
+				}
+				t2 := time.Now()
+				if _, err := placement.Store(ctx, db, snap, res); err != nil {
+					b.Fatal(err)
+				}
+				t3 := time.Now()
+				if _, err := allocation.Place(snap.Instance); err != nil {
+					b.Fatal(err)
+				}
+				t4 := time.Now()
+				load, place, store, engine = load+t1.Sub(t0), place+t2.Sub(t1), store+t3.Sub(t2), engine+t4.Sub(t3)
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+			}
+			n := float64(b.N)
+			ms := func(d time.Duration) float64 { return float64(d.Milliseconds()) / n }
+			b.ReportMetric(ms(load), "load_ms")
+			b.ReportMetric(ms(place), "place_ms")
+			b.ReportMetric(ms(store), "store_ms")
+			b.ReportMetric(ms(engine), "engine_ms")
+			b.ReportMetric(float64(load+place+store)/float64(engine), "x_engine")
+			b.ReportMetric(float64(peak)/(1<<20), "heap_MB")
+		})
+	}
+}

@@ -1,0 +1,662 @@
+// Package placement runs the placement engine (package allocation) on the
+// applications stored in PostgreSQL: it builds an allocation.Instance from
+// the stored data, places it, and keeps the run, its files and every
+// child's line through the store (package postgres). It sits between the
+// two so that allocation stays pure and the store stays free of rules.
+//
+// What a run reads. The applications of a level and school year in state
+// accepted (or, with include "received", also received and
+// pending_verification: a preview during review) whose first choice is a
+// school of the run's scope: the whole city for the city's runs, the
+// schools of an authority's area (its wards, at any depth below it) for an
+// authority's. Choices outside the scope are left out of the instance.
+// The schools' offers (quota) and catchments for the level and year; the
+// placement policy of the nearest authority up the tree that set one, or
+// postgres.DefaultPriorityRules; and the committed lottery seed of the level and year: no
+// run can use any other.
+//
+// Nothing personal goes into the instance. Each child is the pseudonym
+// hex(SHA-256("<level>/<school_year>/<tracking code>")), the same in every
+// run of the level and year (so each run draws the same lottery numbers),
+// which only the holder of the tracking code can find. Students are listed
+// in pseudonym order, so the file says nothing of who registered first.
+// Zones are a ward code, or "ward/group" where some catchment of the run
+// names residential groups of that ward (a catchment taking the whole of
+// such a ward then lists each of its groups, and the ward alone for
+// residents who gave no group). A child's location is the centroid of the
+// ward of its current residence (groups have no coordinates in the
+// reference data), never an address. A child of a guaranteed level (mg5,
+// lop1, lop6) whose permanent or current residence lies in the catchment of
+// a school of the run is guaranteed a place: administrative placement
+// (điều tiết) seats such a child when no choice could.
+//
+// Round 2. A run of round 2 needs the published round 1. Children who
+// confirmed their seat keep it (a "kept" line; their seats are taken from
+// the quotas), as do children placed and still within the confirmation
+// deadline; children placed but unconfirmed after the deadline (the round-1
+// run's confirm_by, or the window's) free their seats and move to declined
+// when round 2 is published; declined children are left out; children
+// still without a place (unplaced, or accepted since) are placed on the
+// seats left.
+package placement
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tuyensinh/tuyensinh/allocation"
+	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
+)
+
+// CityAuthority is the authority whose placement policy applies where an
+// authority below it has none.
+const CityAuthority = "HN"
+
+// Includes of a run: which applications it places.
+const (
+	IncludeAccepted = "accepted"
+	IncludeReceived = "received"
+)
+
+// Request is what a run is asked for.
+type Request struct {
+	Level      enrollment.Level
+	SchoolYear int
+	// Round is 1 or 2 (0 means 1).
+	Round int
+	// Mechanism is da or boston; empty takes the policy's.
+	Mechanism allocation.Mechanism
+	// Include is IncludeAccepted (empty means it) or IncludeReceived.
+	Include string
+	// Scope is the authority whose schools the run covers, empty for the
+	// whole city.
+	Scope string
+	// Actor is who makes the run.
+	Actor enrollment.Actor
+}
+
+func invalid(field, vi, en string) *enrollment.Error {
+	return &enrollment.Error{Code: enrollment.CodeInvalid, Message: vi, MessageEN: en,
+		Problems: []enrollment.Problem{{Field: field, Message: vi, MessageEN: en}}}
+}
+
+// Check fills the defaults of r and returns an *enrollment.Error
+// (CodeInvalid) naming every field that is wrong.
+func (r *Request) Check() error {
+	var probs []enrollment.Problem
+	add := func(field, vi, en string) {
+		probs = append(probs, enrollment.Problem{Field: field, Message: vi, MessageEN: en})
+	}
+	if !r.Level.Valid() {
+		add("level", "Cấp học phải là một trong: mg3, mg4, mg5, lop1, lop6", "level must be one of mg3, mg4, mg5, lop1, lop6")
+	}
+	if r.SchoolYear < 2000 || r.SchoolYear > 2200 {
+		add("school_year", "Năm học phải là năm bắt đầu, ví dụ 2027", "school_year must be the starting year, e.g. 2027")
+	}
+	if r.Round == 0 {
+		r.Round = 1
+	}
+	if r.Round != 1 && r.Round != 2 {
+		add("round", "Vòng phải là 1 hoặc 2", "round must be 1 or 2")
+	}
+	if r.Mechanism != "" && r.Mechanism != allocation.MechanismDA && r.Mechanism != allocation.MechanismBoston {
+		add("mechanism", `Cách xét tuyển phải là "da" hoặc "boston"`, `mechanism must be "da" or "boston"`)
+	}
+	if r.Include == "" {
+		r.Include = IncludeAccepted
+	}
+	if r.Include != IncludeAccepted && r.Include != IncludeReceived {
+		add("include", `include phải là "accepted" (hồ sơ đã duyệt) hoặc "received" (cả hồ sơ chưa duyệt)`, `include must be "accepted" or "received"`)
+	}
+	if len(probs) > 0 {
+		return &enrollment.Error{Code: enrollment.CodeInvalid, Message: "Yêu cầu chạy phân tuyến không hợp lệ",
+			MessageEN: "the placement run request is invalid", Problems: probs}
+	}
+	return nil
+}
+
+// Pseudonym is a child's name in a run's files: the hex SHA-256 of
+// "<level>/<school_year>/<tracking code>".
+func Pseudonym(level enrollment.Level, year int, trackingCode string) string {
+	d := sha256.Sum256(fmt.Appendf(nil, "%s/%d/%s", level, year, trackingCode))
+	return hex.EncodeToString(d[:])
+}
+
+// Commitment is the public commitment to a seed: its hex SHA-256.
+func Commitment(seed string) string {
+	d := sha256.Sum256([]byte(seed))
+	return hex.EncodeToString(d[:])
+}
+
+// Snapshot is a run's input: the instance the engine places and what the
+// store needs besides to keep the run.
+type Snapshot struct {
+	Request  Request
+	Instance *allocation.Instance
+	Seed     postgres.Seed
+	// Applications holds the application id of each student, by index.
+	Applications []string
+	// Kept are the round-2 children who confirmed: they keep their school.
+	Kept []postgres.Assignment
+	// Missed are the applications (round 2) placed and unconfirmed after
+	// Deadline, whose seats the run frees; Held counts the seats of those
+	// placed and still within it.
+	Missed   []string
+	Held     int
+	Deadline *time.Time
+	// zones of each school, for the run's figures.
+	catchment map[string]map[string]bool
+}
+
+// statesOf returns the states a run reads besides the round's own.
+func statesOf(include string) []enrollment.Status {
+	st := []enrollment.Status{enrollment.StatusAccepted}
+	if include == IncludeReceived {
+		st = append(st, enrollment.StatusReceived, enrollment.StatusPendingVerification)
+	}
+	return st
+}
+
+// guaranteedLevel reports whether a level guarantees in-catchment children
+// a public place (DOMAIN.md).
+func guaranteedLevel(l enrollment.Level) bool {
+	return l == enrollment.LevelLop1 || l == enrollment.LevelLop6 || l == enrollment.LevelMG5
+}
+
+// Load reads a run's input from the store as it is at now. It returns the
+// errors of Request.Check, postgres.ErrNoSeed, and a conflict for a round 2
+// without a published round 1.
+func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Snapshot, error) {
+	if err := req.Check(); err != nil {
+		return nil, err
+	}
+	level, year := string(req.Level), req.SchoolYear
+	seed, err := db.Seed(ctx, level, year)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := db.Policy(ctx, cmpOr(req.Scope, CityAuthority), req.Level, year)
+	if err != nil {
+		return nil, err
+	}
+	if req.Mechanism == "" {
+		req.Mechanism = allocation.Mechanism(policy.Mechanism)
+	}
+	offers, err := db.ScopeOffers(ctx, req.Scope, level, year)
+	if err != nil {
+		return nil, err
+	}
+	if len(offers) == 0 {
+		return nil, enrollment.Errorf(enrollment.CodeConflict,
+			fmt.Sprintf("Không có trường nào tuyển cấp %s năm học %d trong phạm vi này", level, year),
+			fmt.Sprintf("no school of this scope offers %s in school year %d", level, year))
+	}
+	catchments, err := db.Catchments(ctx, level, year)
+	if err != nil {
+		return nil, err
+	}
+	wards, err := db.Wards(ctx)
+	if err != nil {
+		return nil, err
+	}
+	states := statesOf(req.Include)
+	snap := &Snapshot{Request: req, Seed: seed}
+	var previous postgres.Run
+	if req.Round == 2 {
+		previous, err = db.PublishedRun(ctx, level, year, 1)
+		if err != nil {
+			return nil, enrollment.Errorf(enrollment.CodeConflict,
+				"Chưa công bố vòng 1 của cấp học và năm học này; vòng 2 xét trên kết quả vòng 1",
+				"round 1 of this level and school year is not published yet; round 2 works on its result")
+		}
+		snap.Deadline = previous.ConfirmBy
+		if snap.Deadline == nil {
+			if snap.Deadline, err = db.WindowConfirmBy(ctx, level, year); err != nil {
+				return nil, err
+			}
+		}
+		states = append(states, enrollment.StatusUnplaced, enrollment.StatusPlaced, enrollment.StatusConfirmed)
+	}
+	apps, err := db.PlacementApplicants(ctx, level, year, states)
+	if err != nil {
+		return nil, err
+	}
+
+	inScope := make(map[string]int32, len(offers))
+	for k, o := range offers {
+		inScope[o.Code] = int32(k)
+	}
+	wardOf := make(map[string]*postgres.Ward, len(wards))
+	for i := range wards {
+		wardOf[wards[i].Code] = &wards[i]
+	}
+	// A ward is split when a catchment of the run names groups of it.
+	split := map[string]bool{}
+	for _, z := range catchments {
+		if _, ok := inScope[z.School]; ok && len(z.Groups) > 0 {
+			split[z.Ward] = true
+		}
+	}
+	zone := func(ward, group string) string {
+		if group != "" && split[ward] {
+			return ward + "/" + group
+		}
+		return ward
+	}
+	inst := &allocation.Instance{
+		Level: level, Seed: seed.Seed, Mechanism: req.Mechanism, TieBreak: allocation.TieBreak(policy.TieBreak),
+		PriorityRules: slices.Clone([]string(policy.PriorityRules)), AdministrativePlacement: policy.AdministrativePlacement,
+		Schools: make([]allocation.School, len(offers)),
+	}
+	if inst.PriorityRules == nil {
+		inst.PriorityRules = []string{}
+	}
+	snap.catchment = make(map[string]map[string]bool, len(offers))
+	anyCatchment := map[string]bool{}
+	for k, o := range offers {
+		s := allocation.School{ID: o.Code, Quota: o.Quota}
+		if o.Lat.Valid && o.Lon.Valid {
+			s.Location = &allocation.Location{Lat: o.Lat.Float64, Lon: o.Lon.Float64}
+		}
+		inst.Schools[k] = s
+		snap.catchment[o.Code] = map[string]bool{}
+	}
+	for _, z := range catchments {
+		k, ok := inScope[z.School]
+		if !ok {
+			continue
+		}
+		var zs []string
+		switch {
+		case len(z.Groups) > 0:
+			for _, g := range z.Groups {
+				zs = append(zs, z.Ward+"/"+g)
+			}
+		case split[z.Ward]:
+			zs = append(zs, z.Ward)
+			if w := wardOf[z.Ward]; w != nil {
+				for _, g := range w.Groups {
+					zs = append(zs, z.Ward+"/"+g)
+				}
+			}
+		default:
+			zs = []string{z.Ward}
+		}
+		for _, s := range zs {
+			if !snap.catchment[z.School][s] {
+				snap.catchment[z.School][s] = true
+				inst.Schools[k].Catchment = append(inst.Schools[k].Catchment, s)
+				anyCatchment[s] = true
+			}
+		}
+	}
+
+	// Round 2: who keeps, who holds, who is freed.
+	taken := make([]int, len(offers))
+	pastDeadline := snap.Deadline != nil && now.After(*snap.Deadline)
+	type student struct {
+		pseudonym string
+		app       *postgres.Applicant
+	}
+	var students []student
+	for i := range apps {
+		a := &apps[i]
+		if len(a.Choices) == 0 {
+			continue
+		}
+		if _, ok := inScope[a.Choices[0]]; !ok {
+			continue
+		}
+		p := Pseudonym(req.Level, year, a.TrackingCode)
+		switch a.Status {
+		case enrollment.StatusConfirmed:
+			if k, ok := inScope[a.PlacedSchool]; ok {
+				taken[k]++
+			}
+			d := allocation.LotteryDigest(seed.Seed, p)
+			snap.Kept = append(snap.Kept, postgres.Assignment{ApplicationID: a.ID, Pseudonym: p, School: a.PlacedSchool,
+				Via: "kept", Lottery: hex.EncodeToString(d[:]), ChoiceRank: slices.Index(a.Choices, a.PlacedSchool) + 1})
+			continue
+		case enrollment.StatusPlaced:
+			if pastDeadline {
+				snap.Missed = append(snap.Missed, a.ID)
+			} else {
+				if k, ok := inScope[a.PlacedSchool]; ok {
+					taken[k]++
+				}
+				snap.Held++
+			}
+			continue
+		}
+		students = append(students, student{p, a})
+	}
+	for k := range inst.Schools {
+		inst.Schools[k].Quota = max(0, inst.Schools[k].Quota-taken[k])
+	}
+	sort.Slice(students, func(i, j int) bool { return students[i].pseudonym < students[j].pseudonym })
+	slices.SortFunc(snap.Kept, func(a, b postgres.Assignment) int { return strings.Compare(a.Pseudonym, b.Pseudonym) })
+	slices.Sort(snap.Missed)
+
+	inst.Students = make([]allocation.Student, len(students))
+	snap.Applications = make([]string, len(students))
+	// Choices share one backing array: 150,000 small slices cost more
+	// than the placing itself.
+	flat := make([]string, 0, len(students)*3)
+	for i, st := range students {
+		a := st.app
+		start := len(flat)
+		for _, c := range a.Choices {
+			if _, ok := inScope[c]; ok {
+				flat = append(flat, c)
+			}
+		}
+		s := allocation.Student{ID: st.pseudonym, Choices: flat[start:len(flat):len(flat)],
+			PermanentZone: zone(a.PermanentWard, a.PermanentGroup), CurrentZone: zone(a.CurrentWard, a.CurrentGroup),
+			PriorityGroup: a.PriorityGroup}
+		home := a.CurrentWard
+		if home == "" {
+			home = a.PermanentWard
+		}
+		if w := wardOf[home]; w != nil && w.Lat.Valid && w.Lon.Valid {
+			s.Location = &allocation.Location{Lat: w.Lat.Float64, Lon: w.Lon.Float64}
+		}
+		s.Guaranteed = guaranteedLevel(req.Level) && (anyCatchment[s.PermanentZone] || anyCatchment[s.CurrentZone])
+		inst.Students[i] = s
+		snap.Applications[i] = a.ID
+	}
+	snap.Instance = inst
+	return snap, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Stats are a run's figures, kept with the run and compared side by side.
+type Stats struct {
+	// Students counts the children the engine placed (Kept not included).
+	Students int `json:"students"`
+	Schools  int `json:"schools"`
+	Seats    int `json:"seats"`
+	// AssignedByChoice counts children placed at one of their choices,
+	// FirstChoice those at their first; InCatchment those placed at a
+	// school whose catchment holds their permanent or current residence.
+	AssignedByChoice int `json:"assigned_by_choice"`
+	FirstChoice      int `json:"first_choice"`
+	InCatchment      int `json:"in_catchment"`
+	Administrative   int `json:"administrative"`
+	Unassigned       int `json:"unassigned"`
+	// Guaranteed counts children entitled to a place; UnassignedGuaranteed
+	// those of them left without one.
+	Guaranteed                     int `json:"guaranteed"`
+	UnassignedGuaranteed           int `json:"unassigned_guaranteed"`
+	UnassignedGuaranteedNoLocation int `json:"unassigned_guaranteed_no_location"`
+	FreeSeats                      int `json:"free_seats"`
+	FullSchools                    int `json:"full_schools"`
+	// MeanDistanceKm and P90DistanceKm are over the placed children with
+	// a location, home ward centroid to school; nil when there are none.
+	MeanDistanceKm      *float64 `json:"mean_distance_km"`
+	P90DistanceKm       *float64 `json:"p90_distance_km"`
+	ChoiceRankHistogram []int    `json:"choice_rank_histogram"`
+	// Round 2: Kept children who confirmed, Held placed within the
+	// deadline, Released placed unconfirmed after it (their seats freed).
+	Kept     int        `json:"kept"`
+	Held     int        `json:"held"`
+	Released int        `json:"released"`
+	Deadline *time.Time `json:"confirm_deadline,omitempty"`
+}
+
+// Figures returns the stats of a result of the snapshot.
+func (s *Snapshot) Figures(res *allocation.Result) Stats {
+	st := res.Stats
+	out := Stats{Students: st.Students, Schools: st.Schools, Seats: st.Seats, AssignedByChoice: st.AssignedByChoice,
+		Administrative: st.Administrative, Unassigned: st.Unassigned, Guaranteed: st.Guaranteed,
+		UnassignedGuaranteed: st.UnassignedGuaranteed, UnassignedGuaranteedNoLocation: st.UnassignedGuaranteedNoLocation,
+		FreeSeats: st.FreeSeats, FullSchools: st.FullSchools, ChoiceRankHistogram: st.ChoiceRankHistogram,
+		Kept: len(s.Kept), Held: s.Held, Released: len(s.Missed), Deadline: s.Deadline}
+	if out.ChoiceRankHistogram == nil {
+		out.ChoiceRankHistogram = []int{}
+	}
+	if len(st.ChoiceRankHistogram) > 0 {
+		out.FirstChoice = st.ChoiceRankHistogram[0]
+	}
+	schoolAt := make(map[string]*allocation.School, len(s.Instance.Schools))
+	for k := range s.Instance.Schools {
+		schoolAt[s.Instance.Schools[k].ID] = &s.Instance.Schools[k]
+	}
+	var dists []float64
+	for i := range res.Assignments {
+		a := &res.Assignments[i]
+		if a.School == "" {
+			continue
+		}
+		stu := &s.Instance.Students[i]
+		if z := s.catchment[a.School]; z[stu.PermanentZone] || z[stu.CurrentZone] {
+			out.InCatchment++
+		}
+		if sc := schoolAt[a.School]; stu.Location != nil && sc.Location != nil {
+			dists = append(dists, allocation.Distance(*stu.Location, *sc.Location))
+		}
+	}
+	if len(dists) > 0 {
+		sum := 0.0
+		for _, d := range dists {
+			sum += d
+		}
+		mean := round3(sum / float64(len(dists)))
+		slices.Sort(dists)
+		p90 := round3(dists[int(math.Ceil(0.9*float64(len(dists))))-1])
+		out.MeanDistanceKm, out.P90DistanceKm = &mean, &p90
+	}
+	return out
+}
+
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+// Place runs the engine on the snapshot's instance.
+func (s *Snapshot) Place() (*allocation.Result, error) {
+	res, err := allocation.Place(s.Instance)
+	if err != nil {
+		// The instance is built here from checked data: an input error
+		// is a fault of ours, not of the officer's.
+		return nil, fmt.Errorf("place %s/%d: %w", s.Request.Level, s.Request.SchoolYear, err)
+	}
+	return res, nil
+}
+
+// Store keeps a run of the snapshot with its result: the instance file
+// exactly as `tuyensinh place` reads it, the figures, and every child's
+// line (school, rank, how, distance, lottery number; kept children too),
+// by COPY. A preview keeps no result file and no explanations: they are
+// a function of the instance (ResultFile writes them on demand) and are
+// written when the run is published, the one time parents need them; an
+// officer iterating on previews does not pay for them.
+func Store(ctx context.Context, db *postgres.DB, s *Snapshot, res *allocation.Result) (postgres.Run, error) {
+	var inst bytes.Buffer
+	if err := allocation.EncodeInstance(&inst, s.Instance); err != nil {
+		return postgres.Run{}, fmt.Errorf("encode instance: %w", err)
+	}
+	stats, err := json.Marshal(s.Figures(res))
+	if err != nil {
+		return postgres.Run{}, fmt.Errorf("encode stats: %w", err)
+	}
+	req := s.Request
+	r := postgres.Run{Level: string(req.Level), SchoolYear: req.SchoolYear, Round: req.Round, Mechanism: string(res.Mechanism),
+		Include: req.Include, Scope: req.Scope, SeedCommitment: s.Seed.Commitment, Stats: stats, CreatedBy: req.Actor.Name}
+	if req.Round == 1 {
+		if r.ConfirmBy, err = db.WindowConfirmBy(ctx, string(req.Level), req.SchoolYear); err != nil {
+			return postgres.Run{}, err
+		}
+	}
+	return db.InsertRun(ctx, r, inst.Bytes(), nil, func(yield func(postgres.Assignment) error) error {
+		single := res.TieBreak != allocation.TieBreakMultiple
+		for i := range res.Assignments {
+			a := &res.Assignments[i]
+			var d [32]byte
+			if single || a.School == "" {
+				d = allocation.LotteryDigest(res.Seed, a.Student)
+			} else {
+				d = allocation.LotteryDigestAt(res.Seed, a.School, a.Student)
+			}
+			if err := yield(postgres.Assignment{ApplicationID: s.Applications[i], Pseudonym: a.Student, School: a.School,
+				ChoiceRank: a.ChoiceRank, Via: string(a.Via), DistanceKm: a.DistanceKm, Lottery: hex.EncodeToString(d[:])}); err != nil {
+				return err
+			}
+		}
+		for _, k := range s.Kept {
+			if err := yield(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Result places a stored run's instance again: the engine is
+// deterministic, so this is the run's result.
+func Result(ctx context.Context, db *postgres.DB, id int64) (*allocation.Result, error) {
+	b, err := db.RunFile(ctx, id, false)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := allocation.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("run %d instance: %w", id, err)
+	}
+	res, err := allocation.Place(inst)
+	if err != nil {
+		return nil, fmt.Errorf("run %d: %w", id, err)
+	}
+	return res, nil
+}
+
+// ResultFile returns a run's result file: as kept for a published run,
+// written afresh from its instance for a preview.
+func ResultFile(ctx context.Context, db *postgres.DB, id int64) ([]byte, error) {
+	b, err := db.RunFile(ctx, id, true)
+	if err != nil || b != nil {
+		return b, err
+	}
+	res, err := Result(ctx, db, id)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := res.WriteJSON(&out); err != nil {
+		return nil, fmt.Errorf("run %d result: %w", id, err)
+	}
+	return out.Bytes(), nil
+}
+
+// Run loads, places and stores a run: a preview until published.
+func Run(ctx context.Context, db *postgres.DB, req Request, now time.Time) (postgres.Run, error) {
+	snap, err := Load(ctx, db, req, now)
+	if err != nil {
+		return postgres.Run{}, err
+	}
+	res, err := snap.Place()
+	if err != nil {
+		return postgres.Run{}, err
+	}
+	return Store(ctx, db, snap, res)
+}
+
+// MissedReason is the reason recorded on a child moved to declined for
+// not confirming its seat by the deadline.
+const MissedReason = "Không xác nhận nhập học trước hạn; chỗ học được xét lại ở vòng 2 / not confirmed by the deadline; the seat was offered in round 2"
+
+// Publish publishes run id by actor (see postgres.DB.Publish): the
+// applications take its result, the seed is revealed, the run is frozen.
+// For round 2, the children the run freed the seats of move to declined.
+// check is called under the run's lock (authorization). It returns the
+// store's errors.
+func Publish(ctx context.Context, db *postgres.DB, id int64, actor enrollment.Actor, check func(postgres.Run) error) (postgres.Run, error) {
+	r, err := db.Run(ctx, id)
+	if err != nil {
+		return postgres.Run{}, err
+	}
+	allowed := statesOf(r.Include)
+	p := postgres.Publication{Actor: actor, Allowed: allowed}
+	if r.Round == 2 {
+		p.Allowed = append(p.Allowed, enrollment.StatusUnplaced)
+		var st Stats
+		if err := json.Unmarshal(r.Stats, &st); err != nil {
+			return postgres.Run{}, fmt.Errorf("run %d stats: %w", id, err)
+		}
+		if st.Released > 0 {
+			// The run freed the seats of the children placed in round 1
+			// and unconfirmed when it was made: the same children now.
+			if p.Missed, err = missedOf(ctx, db, r); err != nil {
+				return postgres.Run{}, err
+			}
+			if len(p.Missed) != st.Released {
+				return postgres.Run{}, enrollment.Errorf(enrollment.CodeConflict,
+					"Số trẻ quá hạn xác nhận đã thay đổi sau khi chạy lượt này; hãy chạy lượt mới rồi công bố",
+					"the children past their confirmation deadline changed since this run was made; make a new run and publish that")
+			}
+			p.MissedReason = MissedReason
+		}
+	}
+	res, err := Result(ctx, db, id)
+	if err != nil {
+		return postgres.Run{}, err
+	}
+	var out bytes.Buffer
+	if err := res.WriteJSON(&out); err != nil {
+		return postgres.Run{}, fmt.Errorf("run %d result: %w", id, err)
+	}
+	p.Result = out.Bytes()
+	p.Explanations = func(yield func(string, []byte) error) error {
+		x := res.NewExplainer()
+		var b []byte
+		for i := range res.Assignments {
+			b = x.AppendJSON(b[:0], i)
+			if len(b) > 2 {
+				if err := yield(res.Assignments[i].Student, b); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return db.Publish(ctx, id, p, check)
+}
+
+// missedOf returns the applications placed by round 1, still unconfirmed,
+// in the run's scope: those whose seats a round-2 run made after the
+// deadline freed.
+func missedOf(ctx context.Context, db *postgres.DB, r postgres.Run) ([]string, error) {
+	offers, err := db.ScopeOffers(ctx, r.Scope, r.Level, r.SchoolYear)
+	if err != nil {
+		return nil, err
+	}
+	in := map[string]bool{}
+	for _, o := range offers {
+		in[o.Code] = true
+	}
+	apps, err := db.PlacementApplicants(ctx, r.Level, r.SchoolYear, []enrollment.Status{enrollment.StatusPlaced})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, a := range apps {
+		if len(a.Choices) > 0 && in[a.Choices[0]] {
+			out = append(out, a.ID)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}

@@ -1,0 +1,453 @@
+package placement_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tuyensinh/tuyensinh/allocation"
+	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/demoapps"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
+	"github.com/tuyensinh/tuyensinh/enrollment/placement"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
+	"github.com/tuyensinh/tuyensinh/enrollment/staff"
+	"github.com/tuyensinh/tuyensinh/internal/testenv"
+)
+
+var city = enrollment.Actor{Name: "admin", Role: enrollment.ActorCity}
+
+// bundle is a test's database with the demo city and generated
+// applications, accepted as demoapps decides.
+type bundle struct {
+	sql  *sqlx.DB
+	db   *postgres.DB
+	year int
+	now  time.Time
+	apps []demoapps.App
+}
+
+func setup(t *testing.T, n int) *bundle {
+	t.Helper()
+	ctx := t.Context()
+	now := time.Now()
+	sdb := testenv.DB(t)
+	store := postgres.New(sdb)
+	ref := democity.Reference(now)
+	if err := store.SaveReference(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := staff.NewStore(sdb).SeedDemo(ctx, "test password"); err != nil {
+		t.Fatal(err)
+	}
+	b := &bundle{sql: sdb, db: postgres.New(sdb), year: ref.Windows[0].SchoolYear, now: now, apps: demoapps.Generate(ref, n)}
+	var all []*enrollment.Application
+	var ids []string
+	for _, a := range b.apps {
+		all = append(all, a.Application)
+		if a.Accepted {
+			ids = append(ids, a.ID)
+		}
+	}
+	if _, err := store.SaveBatch(ctx, all); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.db.Accept(ctx, ids, enrollment.Actor{Name: "demo", Role: enrollment.ActorSchool}); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (b *bundle) commit(t *testing.T, level enrollment.Level, seed string) {
+	t.Helper()
+	err := b.db.CommitSeed(t.Context(), postgres.Seed{Level: string(level), SchoolYear: b.year, Seed: seed,
+		Commitment: placement.Commitment(seed), CreatedBy: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (b *bundle) run(t *testing.T, req placement.Request) postgres.Run {
+	t.Helper()
+	if req.SchoolYear == 0 {
+		req.SchoolYear = b.year
+	}
+	if req.Actor.Name == "" {
+		req.Actor = city
+	}
+	r, err := placement.Run(t.Context(), b.db, req, b.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// checkFiles checks that the stored result is what the engine writes for
+// the stored instance, through the engine's own file round trip.
+func checkFiles(t *testing.T, db *postgres.DB, id int64) *allocation.Instance {
+	t.Helper()
+	ctx := t.Context()
+	instBytes, err := db.RunFile(ctx, id, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := placement.ResultFile(ctx, db, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := allocation.Decode(instBytes)
+	if err != nil {
+		t.Fatalf("stored instance does not decode: %v", err)
+	}
+	res, err := allocation.Place(inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := res.WriteJSON(&want); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stored, want.Bytes()) {
+		t.Fatalf("run %d: stored result (%d bytes) differs from Place(instance) (%d bytes)", id, len(stored), want.Len())
+	}
+	return inst
+}
+
+func TestRunStoresWhatTheEngineGives(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1500)
+	b.commit(t, enrollment.LevelLop1, "test-seed-lop1")
+	da := b.run(t, placement.Request{Level: enrollment.LevelLop1})
+	boston := b.run(t, placement.Request{Level: enrollment.LevelLop1, Mechanism: allocation.MechanismBoston, Include: placement.IncludeReceived})
+	if da.Status != postgres.RunPreview || da.Mechanism != "da" || boston.Mechanism != "boston" {
+		t.Fatalf("runs = %+v, %+v", da, boston)
+	}
+	if da.SeedCommitment != placement.Commitment("test-seed-lop1") {
+		t.Errorf("seed commitment = %s", da.SeedCommitment)
+	}
+	inst := checkFiles(t, b.db, da.ID)
+	checkFiles(t, b.db, boston.ID)
+
+	// Nothing personal in the instance: no name, ID number, tracking code
+	// or address of any child.
+	raw, _ := b.db.RunFile(t.Context(), da.ID, false)
+	accepted := 0
+	for _, a := range b.apps {
+		if a.Level != enrollment.LevelLop1 {
+			continue
+		}
+		for _, s := range []string{a.Child.FullName, a.Child.IDNumber, a.TrackingCode, a.Residence.Current.Address} {
+			if bytes.Contains(raw, []byte(`"`+s+`"`)) {
+				t.Fatalf("instance holds %q", s)
+			}
+		}
+		if a.Accepted {
+			accepted++
+		}
+	}
+	if len(inst.Students) != accepted {
+		t.Errorf("instance has %d students, want the %d accepted lop1 applications", len(inst.Students), accepted)
+	}
+	if inst.Seed != "test-seed-lop1" {
+		t.Errorf("instance seed = %q", inst.Seed)
+	}
+	for i := 1; i < len(inst.Students); i++ {
+		if inst.Students[i-1].ID >= inst.Students[i].ID {
+			t.Fatal("students are not in pseudonym order")
+		}
+	}
+	guaranteed := 0
+	for _, s := range inst.Students {
+		if s.Guaranteed {
+			guaranteed++
+		}
+		if s.Location == nil {
+			t.Errorf("student %s has no location", s.ID)
+		}
+	}
+	if guaranteed == 0 {
+		t.Error("no lop1 child is guaranteed a place")
+	}
+
+	// Every line stored, pseudonyms as documented.
+	want := map[string]bool{}
+	for _, a := range b.apps {
+		if a.Level == enrollment.LevelLop1 && a.Accepted {
+			want[placement.Pseudonym(a.Level, a.SchoolYear, a.TrackingCode)] = true
+		}
+	}
+	n := 0
+	err := b.db.RunAssignments(t.Context(), da.ID, func(a postgres.Assignment) error {
+		n++
+		if !want[a.Pseudonym] {
+			t.Errorf("assignment of unknown pseudonym %s", a.Pseudonym)
+		}
+		return nil
+	})
+	if err != nil || n != len(want) {
+		t.Fatalf("assignments: %d, %v; want %d", n, err, len(want))
+	}
+
+	var st placement.Stats
+	if err := json.Unmarshal(da.Stats, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Students != accepted || st.AssignedByChoice+st.Administrative+st.Unassigned != st.Students || st.MeanDistanceKm == nil {
+		t.Errorf("stats = %+v", st)
+	}
+	cnt, sample, err := b.db.Differences(t.Context(), []int64{da.ID, boston.ID}, 5)
+	if err != nil || cnt == 0 || len(sample) == 0 {
+		t.Errorf("differences DA/Boston (Boston with received too) = %d %v %v, want some", cnt, sample, err)
+	}
+}
+
+func TestRunNeedsCommittedSeed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 50)
+	_, err := placement.Run(t.Context(), b.db, placement.Request{Level: enrollment.LevelLop1, SchoolYear: b.year, Actor: city}, b.now)
+	if !errors.Is(err, postgres.ErrNoSeed) {
+		t.Fatalf("run without seed: %v, want ErrNoSeed", err)
+	}
+	b.commit(t, enrollment.LevelLop1, "s")
+	err = b.db.CommitSeed(t.Context(), postgres.Seed{Level: "lop1", SchoolYear: b.year, Seed: "other", Commitment: placement.Commitment("other"), CreatedBy: "x"})
+	if !errors.Is(err, postgres.ErrSeedCommitted) {
+		t.Fatalf("second commitment: %v, want ErrSeedCommitted", err)
+	}
+	var e *enrollment.Error
+	_, err = placement.Run(t.Context(), b.db, placement.Request{Level: "lop9", SchoolYear: 1, Round: 3, Include: "all", Actor: city}, b.now)
+	if !errors.As(err, &e) || e.Code != enrollment.CodeInvalid || len(e.Problems) != 4 {
+		t.Fatalf("bad request: %v", err)
+	}
+}
+
+func statusCounts(t *testing.T, db *sqlx.DB, level enrollment.Level) map[string]int {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), `SELECT status, count(*) FROM applications WHERE level = $1 GROUP BY status`, string(level))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[s] = n
+	}
+	return out
+}
+
+func TestPublishAndSecondRound(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 3000)
+	ctx := t.Context()
+	level := enrollment.LevelLop6
+	b.commit(t, level, "round-seed")
+	// Small quotas, so that schools fill, children are refused and some
+	// are placed administratively.
+	if _, err := b.sql.ExecContext(ctx, `UPDATE school_offers SET quota = 6 WHERE level = $1`, string(level)); err != nil {
+		t.Fatal(err)
+	}
+	r1 := b.run(t, placement.Request{Level: level})
+	var st placement.Stats
+	json.Unmarshal(r1.Stats, &st)
+	before := statusCounts(t, b.sql, level)
+
+	pub, err := placement.Publish(ctx, b.db, r1.ID, city, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub.Status != postgres.RunPublished || pub.PublishedBy == nil || *pub.PublishedBy != "admin" {
+		t.Fatalf("published run = %+v", pub)
+	}
+	after := statusCounts(t, b.sql, level)
+	if after["placed"]+after["unplaced"] != before["accepted"] || after["accepted"] != 0 || after["received"] != before["received"] {
+		t.Fatalf("statuses %v → %v", before, after)
+	}
+	if after["placed"] != st.AssignedByChoice+st.Administrative {
+		t.Errorf("placed = %d, stats %+v", after["placed"], st)
+	}
+	var events int
+	b.sql.GetContext(ctx, &events, `SELECT count(*) FROM application_events e JOIN applications a ON a.id = e.application_id
+WHERE a.level = $1 AND e.to_status IN ('placed', 'unplaced') AND e.actor = 'admin'`, string(level))
+	if events != before["accepted"] {
+		t.Errorf("%d events of publishing, want %d", events, before["accepted"])
+	}
+	// The published run keeps its result and every child's explanations.
+	res, err := placement.Result(ctx, b.db, r1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	explained := 0
+	for i := range res.Assignments {
+		if len(res.Explain(i)) > 0 {
+			explained++
+		}
+	}
+	var stored int
+	b.sql.GetContext(ctx, &stored, `SELECT count(*) FROM placement_assignments WHERE run_id = $1 AND jsonb_array_length(explanations) > 0`, r1.ID)
+	if kept, _ := b.db.RunFile(ctx, r1.ID, true); stored != explained || explained == 0 || len(kept) == 0 {
+		t.Errorf("published run: %d children with explanations stored, the engine explains %d; result kept: %d bytes", stored, explained, len(kept))
+	}
+	sd, _ := b.db.Seed(ctx, string(level), b.year)
+	if sd.RevealedAt == nil || placement.Commitment(sd.Seed) != sd.Commitment {
+		t.Errorf("seed after publish = %+v", sd)
+	}
+
+	// Immutable: published again, or another run of the round, 409.
+	var e *enrollment.Error
+	if _, err := placement.Publish(ctx, b.db, r1.ID, city, nil); !errors.As(err, &e) || e.Code != enrollment.CodeConflict {
+		t.Fatalf("second publish: %v", err)
+	}
+	other := b.run(t, placement.Request{Level: level, Include: placement.IncludeReceived})
+	if _, err := placement.Publish(ctx, b.db, other.ID, city, nil); !errors.As(err, &e) || e.Code != enrollment.CodeConflict {
+		t.Fatalf("publish of another run of round 1: %v", err)
+	}
+
+	// Round 2: some confirm, some decline, the deadline passes for the
+	// rest; more applications were accepted meanwhile.
+	q := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := b.sql.ExecContext(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q(`UPDATE applications SET status = 'confirmed' WHERE level = $1 AND status = 'placed' AND right(id::text, 1) < '8'`, string(level))
+	q(`UPDATE applications SET status = 'declined' WHERE level = $1 AND status = 'placed' AND right(id::text, 1) < 'c'`, string(level))
+	q(`UPDATE applications SET status = 'accepted' WHERE level = $1 AND status = 'received'`, string(level))
+	q(`UPDATE placement_runs SET confirm_by = $2 WHERE id = $1`, r1.ID, b.now.Add(-time.Hour))
+	type line struct{ id, status, school string }
+	loadLines := func() map[string]line {
+		rows, err := b.sql.QueryContext(ctx, `SELECT a.id, a.status, COALESCE(pa.school_code, '') FROM applications a
+LEFT JOIN placement_assignments pa ON pa.run_id = a.placed_run_id AND pa.application_id = a.id WHERE a.level = $1`, string(level))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]line{}
+		for rows.Next() {
+			var l line
+			rows.Scan(&l.id, &l.status, &l.school)
+			out[l.id] = l
+		}
+		return out
+	}
+	mid := loadLines()
+	r2 := b.run(t, placement.Request{Level: level, Round: 2})
+	inst := checkFiles(t, b.db, r2.ID)
+	var st2 placement.Stats
+	json.Unmarshal(r2.Stats, &st2)
+	if st2.Kept == 0 || st2.Released == 0 {
+		t.Fatalf("round 2 stats = %+v", st2)
+	}
+	if _, err := placement.Publish(ctx, b.db, r2.ID, city, nil); err != nil {
+		t.Fatal(err)
+	}
+	end := loadLines()
+	if len(inst.Students) == 0 {
+		t.Fatal("round 2 places nobody")
+	}
+	perSchool := map[string]int{}
+	for id, m := range mid {
+		e := end[id]
+		switch m.status {
+		case "confirmed":
+			if e.status != "confirmed" || e.school != m.school {
+				t.Errorf("confirmed %s: %+v → %+v", id, m, e)
+			}
+		case "declined":
+			if e != m {
+				t.Errorf("declined %s: %+v → %+v", id, m, e)
+			}
+		case "placed":
+			if e.status != "declined" {
+				t.Errorf("placed unconfirmed after the deadline %s: %+v → %+v", id, m, e)
+			}
+		case "unplaced", "accepted":
+			if e.status != "placed" && e.status != "unplaced" {
+				t.Errorf("waiting %s: %+v → %+v", id, m, e)
+			}
+		}
+		if e.status == "placed" || e.status == "confirmed" {
+			perSchool[e.school]++
+		}
+	}
+	offers, _ := b.db.ScopeOffers(ctx, "", string(level), b.year)
+	for _, o := range offers {
+		if perSchool[o.Code] > o.Quota {
+			t.Errorf("school %s: %d children over a quota of %d", o.Code, perSchool[o.Code], o.Quota)
+		}
+	}
+	var reasons int
+	b.sql.GetContext(ctx, &reasons, `SELECT count(*) FROM applications WHERE level = $1 AND status = 'declined' AND status_reason = $2`, string(level), placement.MissedReason)
+	if reasons != st2.Released {
+		t.Errorf("%d declined with the deadline's reason, want %d", reasons, st2.Released)
+	}
+}
+
+// TestPublishAllOrNothing fails the publish in its last statement (a
+// trigger refusing to reveal the seed) and finds nothing published.
+func TestPublishAllOrNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 600)
+	ctx := t.Context()
+	b.commit(t, enrollment.LevelMG5, "atomic")
+	r := b.run(t, placement.Request{Level: enrollment.LevelMG5})
+	before := statusCounts(t, b.sql, enrollment.LevelMG5)
+	for _, q := range []string{
+		`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`,
+		`CREATE TRIGGER refuse BEFORE UPDATE ON placement_seeds FOR EACH ROW EXECUTE FUNCTION refuse()`,
+	} {
+		if _, err := b.sql.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := placement.Publish(ctx, b.db, r.ID, city, nil)
+	if err == nil || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("publish = %v, want the injected failure", err)
+	}
+	assertUnpublished(t, b, r.ID, before)
+
+	// A cancelled context mid-transaction: the same.
+	b.sql.ExecContext(ctx, `DROP TRIGGER refuse ON placement_seeds`)
+	if _, err := b.sql.ExecContext(ctx, `CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(5); RETURN NEW; END $$`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.sql.ExecContext(ctx, `CREATE TRIGGER slow BEFORE UPDATE ON placement_runs FOR EACH ROW EXECUTE FUNCTION slow()`); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if _, err := placement.Publish(cctx, b.db, r.ID, city, nil); err == nil {
+		t.Fatal("publish with a cancelled context succeeded")
+	}
+	assertUnpublished(t, b, r.ID, before)
+}
+
+func assertUnpublished(t *testing.T, b *bundle, id int64, before map[string]int) {
+	t.Helper()
+	ctx := t.Context()
+	if got := statusCounts(t, b.sql, enrollment.LevelMG5); len(got) != len(before) || got["accepted"] != before["accepted"] {
+		t.Errorf("statuses after a failed publish = %v, want %v", got, before)
+	}
+	r, err := b.db.Run(ctx, id)
+	if err != nil || r.Status != postgres.RunPreview {
+		t.Errorf("run after a failed publish = %+v, %v", r, err)
+	}
+	var n int
+	b.sql.GetContext(ctx, &n, `SELECT count(*) FROM applications WHERE placed_run_id IS NOT NULL`)
+	var ev int
+	b.sql.GetContext(ctx, &ev, `SELECT count(*) FROM application_events WHERE to_status IN ('placed', 'unplaced')`)
+	sd, _ := b.db.Seed(ctx, "mg5", b.year)
+	if n != 0 || ev != 0 || sd.RevealedAt != nil {
+		t.Errorf("after a failed publish: %d placed_run_id, %d events, seed revealed %v", n, ev, sd.RevealedAt)
+	}
+}
