@@ -194,6 +194,7 @@ type dashboardView struct {
 	Levels                 []enrollment.Level
 	Query                  string
 	TotalSince, TotalHours int
+	Refresh                int // seconds between reloads; 0: none
 }
 
 func (s *server) dashboardPage(c echo.Context) error {
@@ -215,6 +216,7 @@ func (s *server) dashboardPage(c echo.Context) error {
 	if r, err := strconv.Atoi(c.QueryParam("refresh")); err == nil && (r == 0 || (r >= 2 && r <= 300)) {
 		refresh = r
 	}
+	v.Refresh = refresh
 	return s.officerRender(c, http.StatusOK, "dashboard", officerPage{Title: "Theo dõi tuyển sinh · Live dashboard", Nav: "dashboard",
 		Refresh: refresh, Data: v})
 }
