@@ -169,8 +169,11 @@ func TestOfficerPagesWithoutScript(t *testing.T) {
 		t.Fatalf("sign-in: %d to %q, want the staff home (never another site)", status, h.Get("Location"))
 	}
 	status, h, body = fetch(t, c, "GET", s.url+"/officer/dashboard", nil)
-	if status != 200 || !strings.Contains(body, `<svg class="chart"`) || h.Get("Refresh") == "" || !strings.Contains(body, "<rect") {
-		t.Errorf("dashboard page: %d, want SVG charts that refresh", status)
+	if status != 200 || !strings.Contains(body, `<svg class="chart"`) || h.Get("Refresh") != "5" || !strings.Contains(body, "<rect") {
+		t.Errorf("dashboard page: %d, refresh %q; want SVG charts that refresh every 5 s", status, h.Get("Refresh"))
+	}
+	if _, h, _ := fetch(t, c, "GET", s.url+"/officer/dashboard?refresh=0", nil); h.Get("Refresh") != "" {
+		t.Errorf("dashboard with refresh=0 still reloads: %q", h.Get("Refresh"))
 	}
 	y := strconv.Itoa(s.year)
 	status, _, body = fetch(t, c, "GET", s.url+"/officer/truong?level=lop1&school_year="+y, nil)
@@ -242,14 +245,16 @@ func TestOfficerEditsQuotaInBrowser(t *testing.T) {
 		s := &site{url: r.url, cat: r.cat, browser: newBrowser(t), shots: shots}
 		tb := s.newTab(t, v)
 		tb.open("/officer/truong?level=lop1&school_year=" + strconv.Itoa(r.year))
-		tb.typeInto("#username", "ward-00004")
-		tb.typeInto("#password", reviewPassword)
+		tb.set("#username", "ward-00004")
+		tb.set("#password", reviewPassword)
 		tb.shoot("sign-in")
-		tb.do(chromedp.Click(chromedp.CSS(`.officer-login button[type="submit"]`)))
+		// Clicks by script: chromedp's node ids go stale across the
+		// navigations a form's submission makes.
+		click(tb, `.officer-login button[type="submit"]`)
 		settle(tb, "the quota table", `!!document.querySelector("#quota-`+schoolA+`")`)
 		want := 40 + int(v.width%7)
-		tb.typeInto("#quota-"+schoolA, strconv.Itoa(want))
-		tb.do(chromedp.Click(chromedp.CSS(`#row-` + schoolA + ` button`)))
+		tb.set("#quota-"+schoolA, strconv.Itoa(want))
+		click(tb, `#row-`+schoolA+` button`)
 		settle(tb, "the confirmation", `(document.querySelector("#flash") || {}).innerText?.includes("Đã lưu chỉ tiêu") || false`)
 		tb.shoot("quota-saved")
 		if got := eval[string](tb, `document.querySelector("#quota-`+schoolA+`").value`); got != strconv.Itoa(want) {
@@ -263,7 +268,7 @@ func TestOfficerEditsQuotaInBrowser(t *testing.T) {
 			t.Errorf("%s: the school's audit trail lacks the edit", v.name)
 		}
 		tb.shoot("school")
-		tb.open("/officer/dashboard?level=lop1")
+		tb.open("/officer/dashboard?level=lop1&refresh=0") // no reload while the screenshot is taken
 		settle(tb, "the charts", `document.querySelectorAll("svg.chart rect").length > 0`)
 		tb.shoot("dashboard")
 	}
@@ -287,5 +292,13 @@ func settle(tb *tab, what, expr string) {
 			tb.t.Fatalf("waiting for %s: %v", what, err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// click clicks the element sel finds, as a person's click does.
+func click(tb *tab, sel string) {
+	tb.t.Helper()
+	if !eval[bool](tb, `(() => { const n = document.querySelector(`+jsString(sel)+`); if (!n) return false; n.click(); return true; })()`) {
+		tb.t.Fatalf("no %s to click", sel)
 	}
 }

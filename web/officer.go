@@ -167,6 +167,7 @@ type dashboardView struct {
 	Levels                 []enrollment.Level
 	Query                  string
 	TotalSince, TotalHours int
+	Refresh                int // seconds between reloads; 0: none
 }
 
 func (s *server) officerDashboardPage(c echo.Context) error {
@@ -182,8 +183,15 @@ func (s *server) officerDashboardPage(c echo.Context) error {
 	for _, w := range d.PerWard {
 		v.TotalSince += w.Count
 	}
+	// ?refresh=N reloads every N seconds (2 to 300) instead, 0 never:
+	// for reading the page at leisure.
+	refresh := dashboardRefresh
+	if r, err := strconv.Atoi(c.QueryParam("refresh")); err == nil && (r == 0 || (r >= 2 && r <= 300)) {
+		refresh = r
+	}
+	v.Refresh = refresh
 	return s.officerRender(c, http.StatusOK, "dashboard", officerPage{Title: "Theo dõi tuyển sinh · Live dashboard", Nav: "dashboard",
-		Refresh: dashboardRefresh, Data: v})
+		Refresh: refresh, Data: v})
 }
 
 // schoolsView is the data of the quota table.
