@@ -250,7 +250,7 @@ func TestOfficerEditsQuotaInBrowser(t *testing.T) {
 		tb.shoot("sign-in")
 		// Clicks by script: chromedp's node ids go stale across the
 		// navigations a form's submission makes.
-		click(tb, `.officer-login button[type="submit"]`)
+		click(tb, `#sign-in-button`)
 		settle(tb, "the quota table", `!!document.querySelector("#quota-`+schoolA+`")`)
 		want := 40 + int(v.width%7)
 		tb.set("#quota-"+schoolA, strconv.Itoa(want))
