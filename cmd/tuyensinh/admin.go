@@ -104,6 +104,22 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	if err := store.SaveReference(ctx, ref); err != nil {
 		return err
 	}
+	// A week after a demo window closes, its placed children's seats must
+	// be confirmed; an officer's own deadline is kept.
+	windows, err := store.Windows(ctx)
+	if err != nil {
+		return err
+	}
+	for _, w := range windows {
+		if w.ConfirmBy != nil {
+			continue
+		}
+		by := w.ClosesAt.AddDate(0, 0, 7)
+		w.ConfirmBy = &by
+		if _, err := store.SetWindow(ctx, w, enrollment.Actor{Name: "seed", Role: enrollment.ActorCity}); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stdout, "demo city loaded: %s, %d wards, %d school offers, windows %d-%d open until %s\n",
 		ref.Authority.Name, len(ref.Wards), len(ref.Offers), ref.Windows[0].SchoolYear, ref.Windows[0].SchoolYear+1,
 		ref.Windows[0].ClosesAt.Format(time.RFC3339))
