@@ -300,7 +300,8 @@ func servePage(c echo.Context, status int, file string, pd *pageData) error {
 }
 
 func publicNav(current string) []navLink {
-	links := []navLink{{Href: "/", Label: "Trang chủ"}, {Href: "/dang-ky.html", Label: "Đăng ký"}, {Href: "/tra-cuu.html", Label: "Tra cứu hồ sơ"}}
+	links := []navLink{{Href: "/", Label: "Trang chủ"}, {Href: "/dang-ky.html", Label: "Đăng ký"}, {Href: "/tra-cuu.html", Label: "Tra cứu hồ sơ"},
+		{Href: "/ket-qua.html", Label: "Kết quả"}, {Href: "/ket-qua-cong-bo.html", Label: "Công bố"}}
 	for i := range links {
 		links[i].Current = links[i].Href == current
 	}

@@ -160,6 +160,14 @@
           "Sửa và gửi lại hồ sơ ", en("· Correct and resubmit")))));
     }
 
+    if (v.status === "placed" || v.status === "unplaced" || v.status === "confirmed" || v.status === "declined") {
+      card.append(notice("info", "Đã có kết quả xếp chỗ", "The placement result is out",
+        el("p", {}, "Xem trường được xếp và lý do, xác nhận nhập học và in giấy báo: nhập mã tra cứu cùng số định danh của trẻ. ",
+          en("See the school and why, confirm the seat and print the notice: enter the tracking code with the child's ID number.", true)),
+        el("p", {}, el("a", { class: "btn", id: "result-link", href: "/ket-qua.html?code=" + encodeURIComponent(v.tracking_code) },
+          "Xem kết quả ", en("· See the result")))));
+    }
+
     const dl = el("dl", { class: "facts" });
     const row = (vi, e, ...dd) => dl.append(el("dt", {}, vi, en(e, true)), el("dd", {}, ...dd));
     if (v.level) row("Cấp học", "Level", `${lv.vi} `, en(`(${lv.en})`));
