@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/tuyensinh/tuyensinh/allocation"
 	"github.com/tuyensinh/tuyensinh/enrollment"
@@ -472,4 +473,74 @@ WHERE id = (SELECT application_id FROM placement_assignments WHERE run_id = $1 L
 	before["accepted"]--
 	before["voided"]++
 	assertUnpublished(t, b, r.ID, before)
+}
+
+// TestRunLinesKeptWithTheirRun: a run's lines carry no per-line foreign
+// keys (they are written by COPY, 150,000 at once), yet keep what the keys
+// kept: an application named by a line cannot be removed, a line cannot be
+// re-keyed to an application or run that does not exist, and a run removed
+// takes its lines with it.
+func TestRunLinesKeptWithTheirRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 200)
+	ctx := t.Context()
+	b.commit(t, enrollment.LevelMG5, "lines")
+	r := b.run(t, placement.Request{Level: enrollment.LevelMG5})
+	var lines int
+	if err := b.sql.GetContext(ctx, &lines, `SELECT count(*) FROM placement_assignments WHERE run_id = $1`, r.ID); err != nil || lines == 0 {
+		t.Fatalf("run %d has %d lines: %v", r.ID, lines, err)
+	}
+	var app string
+	if err := b.sql.GetContext(ctx, &app, `SELECT application_id FROM placement_assignments WHERE run_id = $1 LIMIT 1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	isFK := func(err error, want string) bool {
+		var pqErr *pq.Error
+		return errors.As(err, &pqErr) && pqErr.Code == "23503" && strings.Contains(pqErr.Message, want)
+	}
+
+	// Removing the application (and first whatever else names it, so that
+	// only the run's line can refuse) fails and changes nothing.
+	tx, err := b.sql.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []struct {
+		Table  string `db:"tbl"`
+		Column string `db:"col"`
+	}
+	if err := tx.SelectContext(ctx, &refs, `SELECT c.conrelid::regclass::text AS tbl, a.attname AS col
+FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+WHERE c.contype = 'f' AND c.confrelid = 'applications'::regclass`); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range refs {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+pq.QuoteIdentifier(ref.Table)+` WHERE `+pq.QuoteIdentifier(ref.Column)+` = $1`, app); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM applications WHERE id = $1`, app); !isFK(err, "named by a placement run") {
+		t.Errorf("removing an application a run names: %v", err)
+	}
+	tx.Rollback()
+
+	for _, q := range []string{
+		`UPDATE placement_assignments SET application_id = gen_random_uuid() WHERE run_id = $1 AND application_id = $2`,
+		`UPDATE placement_assignments SET run_id = run_id + 1000 WHERE run_id = $1 AND application_id = $2`,
+	} {
+		if _, err := b.sql.ExecContext(ctx, q, r.ID, app); !isFK(err, "does not exist") {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+	// Setting a line's explanations (as publishing does) is no re-keying.
+	if _, err := b.sql.ExecContext(ctx, `UPDATE placement_assignments SET explanations = '[]' WHERE run_id = $1`, r.ID); err != nil {
+		t.Errorf("setting explanations: %v", err)
+	}
+
+	if _, err := b.sql.ExecContext(ctx, `DELETE FROM placement_runs WHERE id = $1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.sql.GetContext(ctx, &lines, `SELECT count(*) FROM placement_assignments WHERE run_id = $1`, r.ID); err != nil || lines != 0 {
+		t.Errorf("a removed run left %d lines (%v)", lines, err)
+	}
 }
