@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -542,5 +543,87 @@ WHERE c.contype = 'f' AND c.confrelid = 'applications'::regclass`); err != nil {
 	}
 	if err := b.sql.GetContext(ctx, &lines, `SELECT count(*) FROM placement_assignments WHERE run_id = $1`, r.ID); err != nil || lines != 0 {
 		t.Errorf("a removed run left %d lines (%v)", lines, err)
+	}
+}
+
+// TestInsertRunLines: the lines a run stores by COPY come back exactly as
+// given, whatever their text holds (COPY's own escapes included), and a
+// failure while writing them stores nothing: neither the run nor a line.
+func TestInsertRunLines(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 40)
+	ctx := t.Context()
+	b.commit(t, enrollment.LevelMG5, "copy")
+	run := postgres.Run{Level: "mg5", SchoolYear: b.year, Round: 1, Mechanism: "da", Include: "accepted",
+		SeedCommitment: placement.Commitment("copy"), Stats: json.RawMessage(`{}`), CreatedBy: "admin"}
+	odd := []string{"TH\tA", `TH\B`, "TH\nC", "TH\rD", `\N`, "Trường Tiểu học Ba Đình"}
+	var want []postgres.Assignment
+	for i, a := range b.apps[:len(odd)+2] {
+		l := postgres.Assignment{ApplicationID: a.ID, Pseudonym: placement.Pseudonym(enrollment.LevelMG5, b.year, a.TrackingCode),
+			ChoiceRank: i % 3, Via: "choice", Lottery: strings.Repeat("ab", 32)}
+		switch {
+		case i < len(odd):
+			l.School = odd[i]
+		case i == len(odd):
+			l.School, l.Via, l.DistanceKm = "TH-X", "administrative", 1.0/3
+		default:
+			l.Via = "unassigned"
+		}
+		want = append(want, l)
+	}
+	slices.SortFunc(want, func(x, y postgres.Assignment) int { return strings.Compare(x.Pseudonym, y.Pseudonym) })
+	each := func(yield func(postgres.Assignment) error) error {
+		for _, l := range want {
+			if err := yield(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	r, err := b.db.InsertRun(ctx, run, []byte(`{"level":"mg5"}`), nil, each)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []postgres.Assignment
+	if err := b.db.RunAssignments(ctx, r.ID, func(a postgres.Assignment) error { got = append(got, a); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("lines read back:\n%+v\nwant\n%+v", got, want)
+	}
+	if f, err := b.db.RunFile(ctx, r.ID, false); err != nil || string(f) != `{"level":"mg5"}` {
+		t.Errorf("instance file = %q, %v", f, err)
+	}
+
+	runs := func() (n int) {
+		b.sql.GetContext(ctx, &n, `SELECT count(*) FROM placement_runs`)
+		return n
+	}
+	lines := func() (n int) {
+		b.sql.GetContext(ctx, &n, `SELECT count(*) FROM placement_assignments`)
+		return n
+	}
+	runsBefore, linesBefore := runs(), lines()
+	stop := errors.New("stopped half-way")
+	_, err = b.db.InsertRun(ctx, run, []byte(`{}`), nil, func(yield func(postgres.Assignment) error) error {
+		for _, l := range want[:3] {
+			if err := yield(l); err != nil {
+				return err
+			}
+		}
+		return stop
+	})
+	if !errors.Is(err, stop) {
+		t.Errorf("a failure while writing the lines: %v", err)
+	}
+	bad := want[0]
+	bad.ApplicationID = "not-a-uuid"
+	if _, err = b.db.InsertRun(ctx, run, []byte(`{}`), nil, func(yield func(postgres.Assignment) error) error {
+		return yield(bad)
+	}); err == nil {
+		t.Error("a line the server refuses stored a run")
+	}
+	if runs() != runsBefore || lines() != linesBefore {
+		t.Errorf("failed runs left %d runs and %d lines, want %d and %d", runs(), lines(), runsBefore, linesBefore)
 	}
 }
