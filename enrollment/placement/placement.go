@@ -505,7 +505,7 @@ func (s *Snapshot) Place() (*allocation.Result, error) {
 func Store(ctx context.Context, db *postgres.DB, s *Snapshot, res *allocation.Result) (postgres.Run, error) {
 	// Sized up front (a student's line is some 200 bytes): growing a
 	// buffer of tens of megabytes by doubling copies it over and over.
-	var inst bytes.Buffer
+	var inst strings.Builder
 	inst.Grow(1<<16 + 256*len(s.Instance.Students) + 64*len(s.Instance.Schools))
 	if err := allocation.EncodeInstance(&inst, s.Instance); err != nil {
 		return postgres.Run{}, fmt.Errorf("encode instance: %w", err)
@@ -530,7 +530,7 @@ func Store(ctx context.Context, db *postgres.DB, s *Snapshot, res *allocation.Re
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(i, j int32) int { return strings.Compare(s.Applications[i], s.Applications[j]) })
-	return db.InsertRun(ctx, r, inst.Bytes(), nil, func(yield func(postgres.Assignment) error) error {
+	return db.InsertRun(ctx, r, inst.String(), nil, func(yield func(postgres.Assignment) error) error {
 		single := res.TieBreak != allocation.TieBreakMultiple
 		for _, i := range order {
 			a := &res.Assignments[i]

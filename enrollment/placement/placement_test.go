@@ -580,7 +580,7 @@ func TestInsertRunLines(t *testing.T) {
 		}
 		return nil
 	}
-	r, err := b.db.InsertRun(ctx, run, []byte(`{"level":"mg5"}`), nil, each)
+	r, err := b.db.InsertRun(ctx, run, `{"level":"mg5"}`, nil, each)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -605,7 +605,7 @@ func TestInsertRunLines(t *testing.T) {
 	}
 	runsBefore, linesBefore := runs(), lines()
 	stop := errors.New("stopped half-way")
-	_, err = b.db.InsertRun(ctx, run, []byte(`{}`), nil, func(yield func(postgres.Assignment) error) error {
+	_, err = b.db.InsertRun(ctx, run, `{}`, nil, func(yield func(postgres.Assignment) error) error {
 		for _, l := range want[:3] {
 			if err := yield(l); err != nil {
 				return err
@@ -618,7 +618,7 @@ func TestInsertRunLines(t *testing.T) {
 	}
 	bad := want[0]
 	bad.ApplicationID = "not-a-uuid"
-	if _, err = b.db.InsertRun(ctx, run, []byte(`{}`), nil, func(yield func(postgres.Assignment) error) error {
+	if _, err = b.db.InsertRun(ctx, run, `{}`, nil, func(yield func(postgres.Assignment) error) error {
 		return yield(bad)
 	}); err == nil {
 		t.Error("a line the server refuses stored a run")

@@ -266,11 +266,11 @@ RETURNING ` + runColumns
 const qCopyAssignments = `copy placement_assignments (run_id, application_id, pseudonym, school_code, choice_rank, via,
     distance_km, lottery) from stdin`
 
-// InsertRun stores a run (a preview), its instance file, its result file
+// InsertRun stores a run (a preview), its instance file (JSON text), its result file
 // when given (nil: kept NULL until publishing) and, by COPY, its
 // assignments, which each calls yield with in turn, all in one
 // transaction. It returns the run as stored.
-func (d *DB) InsertRun(ctx context.Context, r Run, instance, result []byte, each func(yield func(Assignment) error) error) (_ Run, err error) {
+func (d *DB) InsertRun(ctx context.Context, r Run, instance string, result []byte, each func(yield func(Assignment) error) error) (_ Run, err error) {
 	defer wrap(&err, "insert run %s/%d round %d", r.Level, r.SchoolYear, r.Round)
 	// One connection of our own: the lines go to the driver's COPY stream
 	// as raw text (copyLines), inside the transaction begun on it. Inserts
@@ -303,7 +303,7 @@ func (d *DB) InsertRun(ctx context.Context, r Run, instance, result []byte, each
 	}
 	var out Run
 	if err := tx.GetContext(ctx, &out, qInsertRun, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope,
-		r.SeedCommitment, string(instance), res, []byte(r.Stats), r.ConfirmBy, r.CreatedBy); err != nil {
+		r.SeedCommitment, instance, res, []byte(r.Stats), r.ConfirmBy, r.CreatedBy); err != nil {
 		return Run{}, err
 	}
 	if err := copyLines(ctx, conn, out.ID, each); err != nil {
