@@ -3,8 +3,11 @@ package placement_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -625,5 +628,38 @@ func TestInsertRunLines(t *testing.T) {
 	}
 	if runs() != runsBefore || lines() != linesBefore {
 		t.Errorf("failed runs left %d runs and %d lines, want %d and %d", runs(), lines(), runsBefore, linesBefore)
+	}
+}
+
+// TestPseudonymsAsDocumented: every child of a run's instance is named
+// hex(SHA-256("<level>/<school_year>/<tracking code>")), computed here
+// from the definition rather than by the package, and Pseudonym agrees.
+func TestPseudonymsAsDocumented(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 120)
+	b.commit(t, enrollment.LevelMG5, "names")
+	snap, err := placement.Load(t.Context(), b.db, placement.Request{Level: enrollment.LevelMG5, SchoolYear: b.year, Actor: city}, b.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]bool{}
+	for _, a := range b.apps {
+		d := sha256.Sum256([]byte(fmt.Sprintf("%s/%d/%s", a.Level, a.SchoolYear, a.TrackingCode)))
+		name := hex.EncodeToString(d[:])
+		byName[name] = true
+		if got := placement.Pseudonym(a.Level, a.SchoolYear, a.TrackingCode); got != name {
+			t.Fatalf("Pseudonym(%s, %d, %s) = %s, want %s", a.Level, a.SchoolYear, a.TrackingCode, got, name)
+		}
+	}
+	if len(snap.Instance.Students) == 0 {
+		t.Fatal("no student in the instance")
+	}
+	for i, s := range snap.Instance.Students {
+		if !byName[s.ID] {
+			t.Errorf("student %d is named %s, no application's pseudonym", i, s.ID)
+		}
+		if i > 0 && snap.Instance.Students[i-1].ID >= s.ID {
+			t.Errorf("students %d and %d out of pseudonym order", i-1, i)
+		}
 	}
 }
