@@ -49,7 +49,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -123,8 +123,20 @@ func (r *Request) Check() error {
 // Pseudonym is a child's name in a run's files: the hex SHA-256 of
 // "<level>/<school_year>/<tracking code>".
 func Pseudonym(level enrollment.Level, year int, trackingCode string) string {
-	d := sha256.Sum256(fmt.Appendf(nil, "%s/%d/%s", level, year, trackingCode))
-	return hex.EncodeToString(d[:])
+	return string(appendPseudonym(nil, nil, level, year, trackingCode))
+}
+
+// appendPseudonym appends the pseudonym to dst, using buf for the hashed
+// text: a run names every child, and formatting each with fmt cost more
+// than hashing it.
+func appendPseudonym(dst, buf []byte, level enrollment.Level, year int, trackingCode string) []byte {
+	buf = append(buf[:0], level...)
+	buf = append(buf, '/')
+	buf = strconv.AppendInt(buf, int64(year), 10)
+	buf = append(buf, '/')
+	buf = append(buf, trackingCode...)
+	d := sha256.Sum256(buf)
+	return hex.AppendEncode(dst, d[:])
 }
 
 // Commitment is the public commitment to a seed: its hex SHA-256.
@@ -301,9 +313,14 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 	pastDeadline := snap.Deadline != nil && now.After(*snap.Deadline)
 	type student struct {
 		pseudonym string
+		at        int
 		app       *postgres.Applicant
 	}
-	var students []student
+	students := make([]student, 0, len(apps))
+	// The pseudonyms share one string, as the choices below share one
+	// array: 150,000 small strings cost more than hashing them.
+	names := make([]byte, 0, 2*sha256.Size*len(apps))
+	var buf [128]byte
 	for i := range apps {
 		a := &apps[i]
 		if len(a.Choices) == 0 {
@@ -312,14 +329,16 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 		if _, ok := inScope[a.Choices[0]]; !ok {
 			continue
 		}
-		p := Pseudonym(req.Level, year, a.TrackingCode)
+		p := len(names)
+		names = appendPseudonym(names, buf[:0], req.Level, year, a.TrackingCode)
 		switch a.Status {
 		case enrollment.StatusConfirmed:
 			if k, ok := inScope[a.PlacedSchool]; ok {
 				taken[k]++
 			}
-			d := allocation.LotteryDigest(seed.Seed, p)
-			snap.Kept = append(snap.Kept, postgres.Assignment{ApplicationID: a.ID, Pseudonym: p, School: a.PlacedSchool,
+			ps := string(names[p:])
+			d := allocation.LotteryDigest(seed.Seed, ps)
+			snap.Kept = append(snap.Kept, postgres.Assignment{ApplicationID: a.ID, Pseudonym: ps, School: a.PlacedSchool,
 				Via: "kept", Lottery: hex.EncodeToString(d[:]), ChoiceRank: slices.Index(a.Choices, a.PlacedSchool) + 1})
 			continue
 		case enrollment.StatusPlaced:
@@ -333,12 +352,16 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 			}
 			continue
 		}
-		students = append(students, student{p, a})
+		students = append(students, student{at: p, app: a})
+	}
+	all := string(names)
+	for i := range students {
+		students[i].pseudonym = all[students[i].at : students[i].at+2*sha256.Size]
 	}
 	for k := range inst.Schools {
 		inst.Schools[k].Quota = max(0, inst.Schools[k].Quota-taken[k])
 	}
-	sort.Slice(students, func(i, j int) bool { return students[i].pseudonym < students[j].pseudonym })
+	slices.SortFunc(students, func(a, b student) int { return strings.Compare(a.pseudonym, b.pseudonym) })
 	slices.SortFunc(snap.Kept, func(a, b postgres.Assignment) int { return strings.Compare(a.Pseudonym, b.Pseudonym) })
 	slices.Sort(snap.Missed)
 
@@ -480,7 +503,10 @@ func (s *Snapshot) Place() (*allocation.Result, error) {
 // written when the run is published, the one time parents need them; an
 // officer iterating on previews does not pay for them.
 func Store(ctx context.Context, db *postgres.DB, s *Snapshot, res *allocation.Result) (postgres.Run, error) {
-	var inst bytes.Buffer
+	// Sized up front (a student's line is some 200 bytes): growing a
+	// buffer of tens of megabytes by doubling copies it over and over.
+	var inst strings.Builder
+	inst.Grow(1<<16 + 256*len(s.Instance.Students) + 64*len(s.Instance.Schools))
 	if err := allocation.EncodeInstance(&inst, s.Instance); err != nil {
 		return postgres.Run{}, fmt.Errorf("encode instance: %w", err)
 	}
@@ -496,9 +522,17 @@ func Store(ctx context.Context, db *postgres.DB, s *Snapshot, res *allocation.Re
 			return postgres.Run{}, err
 		}
 	}
-	return db.InsertRun(ctx, r, inst.Bytes(), nil, func(yield func(postgres.Assignment) error) error {
+	// The lines go in the order of the table's key (run, application): the
+	// run is the newest, so each line lands at the end of the index rather
+	// than anywhere in the run's part of it.
+	order := make([]int32, len(res.Assignments))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int { return strings.Compare(s.Applications[i], s.Applications[j]) })
+	return db.InsertRun(ctx, r, inst.String(), nil, func(yield func(postgres.Assignment) error) error {
 		single := res.TieBreak != allocation.TieBreakMultiple
-		for i := range res.Assignments {
+		for _, i := range order {
 			a := &res.Assignments[i]
 			var d [32]byte
 			if single || a.School == "" {

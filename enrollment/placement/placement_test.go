@@ -3,13 +3,18 @@ package placement_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/tuyensinh/tuyensinh/allocation"
 	"github.com/tuyensinh/tuyensinh/enrollment"
@@ -472,4 +477,189 @@ WHERE id = (SELECT application_id FROM placement_assignments WHERE run_id = $1 L
 	before["accepted"]--
 	before["voided"]++
 	assertUnpublished(t, b, r.ID, before)
+}
+
+// TestRunLinesKeptWithTheirRun: a run's lines carry no per-line foreign
+// keys (they are written by COPY, 150,000 at once), yet keep what the keys
+// kept: an application named by a line cannot be removed, a line cannot be
+// re-keyed to an application or run that does not exist, and a run removed
+// takes its lines with it.
+func TestRunLinesKeptWithTheirRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 200)
+	ctx := t.Context()
+	b.commit(t, enrollment.LevelMG5, "lines")
+	r := b.run(t, placement.Request{Level: enrollment.LevelMG5})
+	var lines int
+	if err := b.sql.GetContext(ctx, &lines, `SELECT count(*) FROM placement_assignments WHERE run_id = $1`, r.ID); err != nil || lines == 0 {
+		t.Fatalf("run %d has %d lines: %v", r.ID, lines, err)
+	}
+	var app string
+	if err := b.sql.GetContext(ctx, &app, `SELECT application_id FROM placement_assignments WHERE run_id = $1 LIMIT 1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	isFK := func(err error, want string) bool {
+		var pqErr *pq.Error
+		return errors.As(err, &pqErr) && pqErr.Code == "23503" && strings.Contains(pqErr.Message, want)
+	}
+
+	// Removing the application (and first whatever else names it, so that
+	// only the run's line can refuse) fails and changes nothing.
+	tx, err := b.sql.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []struct {
+		Table  string `db:"tbl"`
+		Column string `db:"col"`
+	}
+	if err := tx.SelectContext(ctx, &refs, `SELECT c.conrelid::regclass::text AS tbl, a.attname AS col
+FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+WHERE c.contype = 'f' AND c.confrelid = 'applications'::regclass`); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range refs {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+pq.QuoteIdentifier(ref.Table)+` WHERE `+pq.QuoteIdentifier(ref.Column)+` = $1`, app); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM applications WHERE id = $1`, app); !isFK(err, "named by a placement run") {
+		t.Errorf("removing an application a run names: %v", err)
+	}
+	tx.Rollback()
+
+	for _, q := range []string{
+		`UPDATE placement_assignments SET application_id = gen_random_uuid() WHERE run_id = $1 AND application_id = $2`,
+		`UPDATE placement_assignments SET run_id = run_id + 1000 WHERE run_id = $1 AND application_id = $2`,
+	} {
+		if _, err := b.sql.ExecContext(ctx, q, r.ID, app); !isFK(err, "does not exist") {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+	// Setting a line's explanations (as publishing does) is no re-keying.
+	if _, err := b.sql.ExecContext(ctx, `UPDATE placement_assignments SET explanations = '[]' WHERE run_id = $1`, r.ID); err != nil {
+		t.Errorf("setting explanations: %v", err)
+	}
+
+	if _, err := b.sql.ExecContext(ctx, `DELETE FROM placement_runs WHERE id = $1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.sql.GetContext(ctx, &lines, `SELECT count(*) FROM placement_assignments WHERE run_id = $1`, r.ID); err != nil || lines != 0 {
+		t.Errorf("a removed run left %d lines (%v)", lines, err)
+	}
+}
+
+// TestInsertRunLines: the lines a run stores by COPY come back exactly as
+// given, whatever their text holds (COPY's own escapes included), and a
+// failure while writing them stores nothing: neither the run nor a line.
+func TestInsertRunLines(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 40)
+	ctx := t.Context()
+	b.commit(t, enrollment.LevelMG5, "copy")
+	run := postgres.Run{Level: "mg5", SchoolYear: b.year, Round: 1, Mechanism: "da", Include: "accepted",
+		SeedCommitment: placement.Commitment("copy"), Stats: json.RawMessage(`{}`), CreatedBy: "admin"}
+	odd := []string{"TH\tA", `TH\B`, "TH\nC", "TH\rD", `\N`, "Trường Tiểu học Ba Đình"}
+	var want []postgres.Assignment
+	for i, a := range b.apps[:len(odd)+2] {
+		l := postgres.Assignment{ApplicationID: a.ID, Pseudonym: placement.Pseudonym(enrollment.LevelMG5, b.year, a.TrackingCode),
+			ChoiceRank: i % 3, Via: "choice", Lottery: strings.Repeat("ab", 32)}
+		switch {
+		case i < len(odd):
+			l.School = odd[i]
+		case i == len(odd):
+			l.School, l.Via, l.DistanceKm = "TH-X", "administrative", 1.0/3
+		default:
+			l.Via = "unassigned"
+		}
+		want = append(want, l)
+	}
+	slices.SortFunc(want, func(x, y postgres.Assignment) int { return strings.Compare(x.Pseudonym, y.Pseudonym) })
+	each := func(yield func(postgres.Assignment) error) error {
+		for _, l := range want {
+			if err := yield(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	r, err := b.db.InsertRun(ctx, run, `{"level":"mg5"}`, nil, each)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []postgres.Assignment
+	if err := b.db.RunAssignments(ctx, r.ID, func(a postgres.Assignment) error { got = append(got, a); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("lines read back:\n%+v\nwant\n%+v", got, want)
+	}
+	if f, err := b.db.RunFile(ctx, r.ID, false); err != nil || string(f) != `{"level":"mg5"}` {
+		t.Errorf("instance file = %q, %v", f, err)
+	}
+
+	runs := func() (n int) {
+		b.sql.GetContext(ctx, &n, `SELECT count(*) FROM placement_runs`)
+		return n
+	}
+	lines := func() (n int) {
+		b.sql.GetContext(ctx, &n, `SELECT count(*) FROM placement_assignments`)
+		return n
+	}
+	runsBefore, linesBefore := runs(), lines()
+	stop := errors.New("stopped half-way")
+	_, err = b.db.InsertRun(ctx, run, `{}`, nil, func(yield func(postgres.Assignment) error) error {
+		for _, l := range want[:3] {
+			if err := yield(l); err != nil {
+				return err
+			}
+		}
+		return stop
+	})
+	if !errors.Is(err, stop) {
+		t.Errorf("a failure while writing the lines: %v", err)
+	}
+	bad := want[0]
+	bad.ApplicationID = "not-a-uuid"
+	if _, err = b.db.InsertRun(ctx, run, `{}`, nil, func(yield func(postgres.Assignment) error) error {
+		return yield(bad)
+	}); err == nil {
+		t.Error("a line the server refuses stored a run")
+	}
+	if runs() != runsBefore || lines() != linesBefore {
+		t.Errorf("failed runs left %d runs and %d lines, want %d and %d", runs(), lines(), runsBefore, linesBefore)
+	}
+}
+
+// TestPseudonymsAsDocumented: every child of a run's instance is named
+// hex(SHA-256("<level>/<school_year>/<tracking code>")), computed here
+// from the definition rather than by the package, and Pseudonym agrees.
+func TestPseudonymsAsDocumented(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 120)
+	b.commit(t, enrollment.LevelMG5, "names")
+	snap, err := placement.Load(t.Context(), b.db, placement.Request{Level: enrollment.LevelMG5, SchoolYear: b.year, Actor: city}, b.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]bool{}
+	for _, a := range b.apps {
+		d := sha256.Sum256([]byte(fmt.Sprintf("%s/%d/%s", a.Level, a.SchoolYear, a.TrackingCode)))
+		name := hex.EncodeToString(d[:])
+		byName[name] = true
+		if got := placement.Pseudonym(a.Level, a.SchoolYear, a.TrackingCode); got != name {
+			t.Fatalf("Pseudonym(%s, %d, %s) = %s, want %s", a.Level, a.SchoolYear, a.TrackingCode, got, name)
+		}
+	}
+	if len(snap.Instance.Students) == 0 {
+		t.Fatal("no student in the instance")
+	}
+	for i, s := range snap.Instance.Students {
+		if !byName[s.ID] {
+			t.Errorf("student %d is named %s, no application's pseudonym", i, s.ID)
+		}
+		if i > 0 && snap.Instance.Students[i-1].ID >= s.ID {
+			t.Errorf("students %d and %d out of pseudonym order", i-1, i)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -251,10 +252,13 @@ type Assignment struct {
 const runColumns = `id, level, school_year, round, mechanism, include, scope, status, seed_commitment, stats, confirm_by,
     created_by, created_at, published_by, published_at`
 
+// The files are JSON (UTF-8) and travel as text, turned into bytes by
+// the server: a bytea parameter travels hex-encoded, twice its size, and
+// encoding and decoding tens of megabytes cost more than placing them.
 const qInsertRun = `
 INSERT INTO placement_runs (level, school_year, round, mechanism, include, scope, seed_commitment, instance, result, stats,
     confirm_by, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+VALUES ($1, $2, $3, $4, $5, $6, $7, convert_to($8, 'UTF8'), convert_to($9, 'UTF8'), $10, $11, $12)
 RETURNING ` + runColumns
 
 // The explanations are left to their default, []: a preview has none
@@ -262,47 +266,157 @@ RETURNING ` + runColumns
 const qCopyAssignments = `copy placement_assignments (run_id, application_id, pseudonym, school_code, choice_rank, via,
     distance_km, lottery) from stdin`
 
-// InsertRun stores a run (a preview), its instance file, its result file
+// InsertRun stores a run (a preview), its instance file (JSON text), its result file
 // when given (nil: kept NULL until publishing) and, by COPY, its
 // assignments, which each calls yield with in turn, all in one
 // transaction. It returns the run as stored.
-func (d *DB) InsertRun(ctx context.Context, r Run, instance, result []byte, each func(yield func(Assignment) error) error) (_ Run, err error) {
+func (d *DB) InsertRun(ctx context.Context, r Run, instance string, result []byte, each func(yield func(Assignment) error) error) (_ Run, err error) {
 	defer wrap(&err, "insert run %s/%d round %d", r.Level, r.SchoolYear, r.Round)
+	// One connection of our own: the lines go to the driver's COPY stream
+	// as raw text (copyLines), inside the transaction begun on it. Inserts
+	// at read committed meet no serialization failure: no retry is needed.
+	conn, err := d.db.Connx(ctx)
+	if err != nil {
+		return Run{}, err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTxx(ctx, nil)
+	if err != nil {
+		return Run{}, fmt.Errorf("begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+		}
+	}()
+	// A preview is derived data an officer makes again at will: its
+	// commit does not wait for the disk (tens of megabytes of WAL). A
+	// crash in the next fraction of a second may lose the whole run,
+	// never half of it; publishing commits durably as ever.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return Run{}, err
+	}
+	var res any
+	if result != nil {
+		res = string(result)
+	}
 	var out Run
-	err = d.Transact(ctx, 0, func(tx *sqlx.Tx) error {
-		var res any
-		if result != nil {
-			res = result
+	if err := tx.GetContext(ctx, &out, qInsertRun, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope,
+		r.SeedCommitment, instance, res, []byte(r.Stats), r.ConfirmBy, r.CreatedBy); err != nil {
+		return Run{}, err
+	}
+	if err := copyLines(ctx, conn, out.ID, each); err != nil {
+		return Run{}, fmt.Errorf("copy assignments: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Run{}, fmt.Errorf("commit: %w", err)
+	}
+	committed = true
+	return out, nil
+}
+
+// copyData is lib/pq's COPY statement taking raw lines of COPY's text
+// format.
+type copyData interface {
+	CopyData(ctx context.Context, line string) (driver.Result, error)
+}
+
+// copyLines writes a run's lines into placement_assignments by COPY on
+// conn (in its transaction), formatted here in COPY's text format and
+// handed to the driver 64 kB at a time: through database/sql, each line's
+// eight values were checked and converted one by one, which cost more
+// than placing the children.
+func copyLines(ctx context.Context, conn *sqlx.Conn, id int64, each func(yield func(Assignment) error) error) error {
+	return conn.Raw(func(dc any) error {
+		pc, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("driver %T cannot prepare a COPY", dc)
 		}
-		if err := tx.GetContext(ctx, &out, qInsertRun, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope,
-			r.SeedCommitment, instance, res, []byte(r.Stats), r.ConfirmBy, r.CreatedBy); err != nil {
+		st, err := pc.PrepareContext(ctx, qCopyAssignments)
+		if err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, qCopyAssignments)
-		if err != nil {
-			return fmt.Errorf("copy assignments: %w", err)
+		defer st.Close()
+		cd, ok := st.(copyData)
+		if !ok {
+			return fmt.Errorf("driver statement %T takes no raw COPY lines", st)
 		}
-		defer stmt.Close()
+		buf := make([]byte, 0, 1<<16+512)
+		flush := func() error {
+			if len(buf) == 0 {
+				return nil
+			}
+			// CopyData ends the text with a newline itself.
+			_, err := cd.CopyData(ctx, string(buf[:len(buf)-1]))
+			buf = buf[:0]
+			return err
+		}
 		err = each(func(a Assignment) error {
-			var school, dist any
-			if a.School != "" {
-				school = a.School
+			buf = appendLine(buf, id, &a)
+			if len(buf) >= 1<<16 {
+				return flush()
 			}
-			if a.Via == "administrative" {
-				dist = a.DistanceKm
-			}
-			_, err := stmt.ExecContext(ctx, out.ID, a.ApplicationID, a.Pseudonym, school, a.ChoiceRank, a.Via, dist, a.Lottery)
-			return err
+			return nil
 		})
+		if err == nil {
+			err = flush()
+		}
 		if err != nil {
-			return fmt.Errorf("copy assignments: %w", err)
+			return err
 		}
-		if _, err := stmt.ExecContext(ctx); err != nil {
-			return fmt.Errorf("copy assignments: %w", err)
-		}
-		return stmt.Close()
+		// Ends the COPY and reports what the server refused.
+		_, err = st.Exec(nil) //nolint:staticcheck // lib/pq's COPY is ended by Exec without values
+		return err
 	})
-	return out, err
+}
+
+// appendLine appends a's line of COPY text format (columns as in
+// qCopyAssignments), ending in a newline.
+func appendLine(b []byte, id int64, a *Assignment) []byte {
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, '\t')
+	b = appendCopyText(b, a.ApplicationID)
+	b = append(b, '\t')
+	b = appendCopyText(b, a.Pseudonym)
+	b = append(b, '\t')
+	if a.School == "" {
+		b = append(b, `\N`...)
+	} else {
+		b = appendCopyText(b, a.School)
+	}
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, int64(a.ChoiceRank), 10)
+	b = append(b, '\t')
+	b = appendCopyText(b, a.Via)
+	b = append(b, '\t')
+	if a.Via == "administrative" {
+		b = strconv.AppendFloat(b, a.DistanceKm, 'g', -1, 64)
+	} else {
+		b = append(b, `\N`...)
+	}
+	b = append(b, '\t')
+	b = appendCopyText(b, a.Lottery)
+	return append(b, '\n')
+}
+
+// appendCopyText appends s escaped for COPY's text format.
+func appendCopyText(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b = append(b, `\\`...)
+		case '\t':
+			b = append(b, `\t`...)
+		case '\n':
+			b = append(b, `\n`...)
+		case '\r':
+			b = append(b, `\r`...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 // ErrNoRun is the answer for a run that does not exist (or that the
@@ -336,9 +450,10 @@ WHERE ($1 = '' OR level = $1) AND ($2 = 0 OR school_year = $2) ORDER BY id`
 // file is nil: it is kept from publishing on.
 func (d *DB) RunFile(ctx context.Context, id int64, result bool) (_ []byte, err error) {
 	defer wrap(&err, "run %d file", id)
-	q := `SELECT instance FROM placement_runs WHERE id = $1`
+	// As text, for the reason given at qInsertRun.
+	q := `SELECT convert_from(instance, 'UTF8') FROM placement_runs WHERE id = $1`
 	if result {
-		q = `SELECT result FROM placement_runs WHERE id = $1`
+		q = `SELECT convert_from(result, 'UTF8') FROM placement_runs WHERE id = $1`
 	}
 	var b []byte
 	err = d.db.QueryRowContext(ctx, q, id).Scan(&b)
@@ -448,7 +563,7 @@ FROM placement_assignments pa WHERE pa.run_id = $1 AND pa.application_id = a.id 
 INSERT INTO application_events (application_id, status, actor, actor_role, from_status, to_status, reason)
 SELECT id, 'declined', $2, $3, 'placed', 'declined', $4 FROM applications WHERE id = ANY($1)`
 	qMissed     = `UPDATE applications SET status = 'declined', status_reason = $2 WHERE id = ANY($1)`
-	qMarkRun    = `UPDATE placement_runs SET status = 'published', published_by = $2, published_at = now(), result = $3 WHERE id = $1`
+	qMarkRun    = `UPDATE placement_runs SET status = 'published', published_by = $2, published_at = now(), result = convert_to($3, 'UTF8') WHERE id = $1`
 	qExplTemp   = `CREATE TEMPORARY TABLE IF NOT EXISTS incoming_explanations (pseudonym text, explanations jsonb) ON COMMIT DELETE ROWS`
 	qExplCopy   = `copy incoming_explanations (pseudonym, explanations) from stdin`
 	qExplUpdate = `UPDATE placement_assignments pa SET explanations = e.explanations FROM incoming_explanations e
@@ -529,7 +644,7 @@ func (d *DB) Publish(ctx context.Context, id int64, p Publication, check func(Ru
 			{qPublishApplications, []any{id}},
 			{qMissedEvents, []any{pq.StringArray(p.Missed), actor, role, p.MissedReason}},
 			{qMissed, []any{pq.StringArray(p.Missed), p.MissedReason}},
-			{qMarkRun, []any{id, actor, p.Result}},
+			{qMarkRun, []any{id, actor, string(p.Result)}},
 			{qRevealSeed, []any{r.Level, r.SchoolYear}},
 		}
 		for i, st := range steps {
