@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,8 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -62,6 +65,7 @@ func init() {
 		"runLabel":  runLabel,
 		"mechLabel": mechanismLabel,
 		"runPath":   runPath,
+		"lvName":    func(l string) string { return enrollment.Level(l).NameVI() },
 	}
 	for k, v := range extra {
 		funcs[k] = v
@@ -136,6 +140,23 @@ func rowOf(r postgres.Run) (runRow, error) {
 	return row, nil
 }
 
+// seedShown is a seed as the runs page shows it: the commitment, and the
+// seed once revealed.
+type seedShown struct {
+	Commitment string
+	CreatedAt  time.Time
+	CreatedBy  string
+	Revealed   string
+}
+
+func showSeed(sd postgres.Seed) *seedShown {
+	v := &seedShown{Commitment: sd.Commitment, CreatedAt: sd.CreatedAt, CreatedBy: sd.CreatedBy}
+	if sd.RevealedAt != nil {
+		v.Revealed = sd.Seed
+	}
+	return v
+}
+
 // runsView is the runs page's data.
 type runsView struct {
 	Level  enrollment.Level
@@ -143,7 +164,7 @@ type runsView struct {
 	Levels []enrollment.Level
 	// Seed is the level's committed seed (its secret shown only once
 	// revealed), nil before the commitment.
-	Seed *seedView
+	Seed *seedShown
 	Runs []runRow
 	// Form is what the preview form shows: the values last sent.
 	Form runBody
@@ -172,8 +193,7 @@ func (s *server) renderRuns(c echo.Context, status int, failure *enrollment.Erro
 	sd, err := s.DB.Seed(c.Request().Context(), string(level), year)
 	switch {
 	case err == nil:
-		sv := viewSeed(sd)
-		v.Seed = &sv
+		v.Seed = showSeed(sd)
 	case !errors.Is(err, postgres.ErrNoSeed):
 		return s.storeError(err, "seed not loaded")
 	}
@@ -298,12 +318,14 @@ type ruleLine struct {
 	Class int // as the files write it, from 0
 	N     int // as people count, from 1
 	Rule  string
+	// None is the class after the last rule: children no rule covers.
+	None bool
 }
 
 func rulesOf(res *allocation.Result) []ruleLine {
 	out := make([]ruleLine, 0, len(res.PriorityRules)+1)
 	for k := range len(res.PriorityRules) + 1 {
-		out = append(out, ruleLine{Class: k, N: k + 1, Rule: res.RuleText(k)})
+		out = append(out, ruleLine{Class: k, N: k + 1, Rule: res.RuleText(k), None: k == len(res.PriorityRules)})
 	}
 	return out
 }
@@ -401,7 +423,9 @@ type runView struct {
 	runRow
 	Rules   []ruleLine
 	Schools []schoolLine
-	Seed    *seedView
+	// Quiet counts the schools of the run nobody chose nor was placed
+	// at, left out of the table.
+	Quiet int
 	// Query is the child looked for; Child what was found (nil: nobody).
 	Query string
 	Child *childLine
@@ -420,10 +444,13 @@ func (s *server) runPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := runView{runRow: row, Rules: rulesOf(p.Res), Schools: schoolLines(p), Query: strings.TrimSpace(c.QueryParam("tre"))}
-	if sd, err := s.DB.Seed(c.Request().Context(), p.Run.Level, p.Run.SchoolYear); err == nil {
-		sv := viewSeed(sd)
-		v.Seed = &sv
+	v := runView{runRow: row, Rules: rulesOf(p.Res), Query: strings.TrimSpace(c.QueryParam("tre"))}
+	for _, l := range schoolLines(p) {
+		if l.Applicants == 0 && l.Admitted == 0 {
+			v.Quiet++
+			continue
+		}
+		v.Schools = append(v.Schools, l)
 	}
 	status := http.StatusOK
 	var failure *enrollment.Error
@@ -559,12 +586,21 @@ func (s *server) comparePage(c echo.Context) error {
 	}
 	// The runs page's check boxes send runs=1&runs=2; a link may send
 	// runs=1,2 as the API takes it.
+	// Oldest first, whatever order the boxes were ticked in.
 	var parts []string
 	for _, v := range c.QueryParams()["runs"] {
 		parts = append(parts, strings.Split(v, ",")...)
 	}
+	slices.SortStableFunc(parts, func(a, b string) int {
+		x, errA := strconv.ParseInt(strings.TrimSpace(a), 10, 64)
+		y, errB := strconv.ParseInt(strings.TrimSpace(b), 10, 64)
+		if errA != nil || errB != nil {
+			return 0
+		}
+		return cmp.Compare(x, y)
+	})
 	title := "So sánh các lượt phân tuyến · Compare runs"
-	cmp, err := s.comparison(c, u, parts)
+	cmpd, err := s.comparison(c, u, parts)
 	if err != nil {
 		return s.formFailure(c, err, func(e *enrollment.Error) error {
 			if e.Code == enrollment.CodeNotFound {
@@ -573,16 +609,16 @@ func (s *server) comparePage(c echo.Context) error {
 			return s.officerRender(c, statusOf[e.Code], "runs-compare", officerPage{Title: title, Nav: "runs", Error: e})
 		})
 	}
-	v := compareView{comparison: cmp, Rows: compareRows(cmp.Lines), Names: map[string]string{}}
-	for _, o := range s.Catalog().Offers(enrollment.Level(cmp.Level), cmp.SchoolYear) {
+	v := compareView{comparison: cmpd, Rows: compareRows(cmpd.Lines), Names: map[string]string{}}
+	for _, o := range s.Catalog().Offers(enrollment.Level(cmpd.Level), cmpd.SchoolYear) {
 		v.Names[o.SchoolCode] = o.Name
 	}
 	at := map[string]int{}
-	for k, ps := range cmp.Sample {
+	for k, ps := range cmpd.Sample {
 		at[ps] = k
-		v.Diffs = append(v.Diffs, diffLine{Pseudonym: ps, Schools: make([]string, len(cmp.Runs))})
+		v.Diffs = append(v.Diffs, diffLine{Pseudonym: ps, Schools: make([]string, len(cmpd.Runs))})
 	}
-	for j, r := range cmp.Runs {
+	for j, r := range cmpd.Runs {
 		err := s.DB.RunAssignments(c.Request().Context(), r.ID, func(a postgres.Assignment) error {
 			if k, ok := at[a.Pseudonym]; ok {
 				v.Diffs[k].Schools[j] = a.School

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/placement"
 )
@@ -270,3 +272,83 @@ func TestRunPagesAuthorization(t *testing.T) {
 	}
 }
 
+// TestRunsJourneyInBrowser: in Chromium, at a phone's size and a
+// desktop's, an officer lowers a quota in the quota editor, commits the
+// seed, previews DA and Boston, compares them, looks up a child, and
+// publishes after ticking the confirmation; screenshots of each step.
+func TestRunsJourneyInBrowser(t *testing.T) {
+	t.Parallel()
+	shots := shotDir(t)
+	for _, v := range []viewport{phone412, desktop} {
+		r, codes := runsSite(t, 8, 6)
+		y := strconv.Itoa(r.year)
+		s := &site{url: r.url, cat: r.cat, browser: newBrowser(t), shots: shots}
+		tb := s.newTab(t, v)
+		tb.open("/officer/truong?level=lop1&school_year=" + y)
+		tb.typeInto("#username", "admin")
+		tb.typeInto("#password", reviewPassword)
+		tb.do(chromedp.Click(chromedp.CSS(`.officer-login button[type="submit"]`)))
+		settleLoaded(tb, "the quota table", `!!document.querySelector("#quota-`+schoolA+`")`)
+		tb.typeInto("#quota-"+schoolA, "3")
+		tb.do(chromedp.Click(chromedp.CSS(`#row-` + schoolA + ` button`)))
+		settleLoaded(tb, "the quota saved", `(document.querySelector("#flash") || {}).innerText?.includes("Đã lưu chỉ tiêu") || false`)
+
+		tb.do(chromedp.Click(chromedp.CSS(`a[href="/officer/phan-tuyen"]`)))
+		settleLoaded(tb, "the runs page", `!!document.querySelector(".seed-form")`)
+		tb.shoot("runs-empty")
+		tb.do(chromedp.Click(chromedp.CSS(`.seed-form button`)))
+		settleLoaded(tb, "the commitment", `/^[0-9a-f]{64}$/.test((document.querySelector("#commitment") || {}).innerText || "")`)
+		for _, m := range []string{"da", "boston"} {
+			tb.open("/officer/phan-tuyen?level=lop1&school_year=" + y)
+			tb.set("#mechanism", m)
+			tb.do(chromedp.Click(chromedp.CSS(`#start-preview`)))
+			settleLoaded(tb, "the run page of "+m, `!!document.querySelector("#run-status") && location.pathname.includes("/luot/")`)
+			tb.shoot("run-" + m)
+		}
+		full := eval[int](tb, `document.querySelectorAll(".schools-table .badge-warn").length`)
+		if full == 0 {
+			t.Errorf("%s: school A (quota 3, 8 applicants) not shown full", v.name)
+		}
+		tb.do(chromedp.Click(chromedp.CSS(`#school-` + schoolA + ` a`)))
+		settleLoaded(tb, "the school of the run", `!!document.querySelector("#cutoff")`)
+		if txt := tb.text("#cutoff"); !strings.Contains(txt, "Mức ưu tiên") {
+			t.Errorf("%s: the school's cutoff says %q", v.name, txt)
+		}
+		tb.shoot("run-school")
+
+		tb.open("/officer/phan-tuyen?level=lop1&school_year=" + y)
+		tb.shoot("runs")
+		eval[bool](tb, `(document.querySelectorAll('input[name="runs"]').forEach(e => e.click()), true)`)
+		tb.do(chromedp.Click(chromedp.CSS(`#compare`)))
+		settleLoaded(tb, "the comparison", `!!document.querySelector("#diff-count")`)
+		if n := eval[int](tb, `document.querySelectorAll(".compare-table thead th").length`); n != 3 {
+			t.Errorf("%s: compare table has %d header cells, want 3", v.name, n)
+		}
+		tb.shoot("compare")
+
+		// The DA run (the older): look up a child, then publish it.
+		tb.do(chromedp.Click(chromedp.CSS(`.compare-table thead th:nth-child(2) a`)))
+		settleLoaded(tb, "the DA run", `!!document.querySelector("#tre")`)
+		tb.typeInto("#tre", codes[len(codes)-1])
+		tb.do(chromedp.Click(chromedp.CSS(`.child-form button`)))
+		settleLoaded(tb, "the child", `!!document.querySelector("#child")`)
+		tb.shoot("child")
+		tb.do(chromedp.Click(chromedp.CSS(`#to-publish`)))
+		settleLoaded(tb, "the confirmation", `!!document.querySelector("#publish")`)
+		tb.shoot("confirm")
+		tb.do(chromedp.Click(chromedp.CSS(`#confirm`)), chromedp.Click(chromedp.CSS(`#publish`)))
+		settleLoaded(tb, "the published run", `(document.querySelector("#flash") || {}).innerText?.includes("Đã công bố") || false`)
+		tb.shoot("published")
+		var published int
+		if err := r.db.GetContext(t.Context(), &published, `SELECT count(*) FROM placement_runs WHERE status = 'published'`); err != nil || published != 1 {
+			t.Errorf("%s: %d runs published (%v), want 1", v.name, published, err)
+		}
+	}
+}
+
+// settleLoaded is settle once the page has loaded: a screenshot of a page
+// still loading can fail.
+func settleLoaded(tb *tab, what, expr string) {
+	tb.t.Helper()
+	settle(tb, what, `document.readyState === "complete" && (`+expr+`)`)
+}
