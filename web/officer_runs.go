@@ -528,6 +528,8 @@ type compareView struct {
 type compareRow struct {
 	Label, LabelEN string
 	Values         []string
+	// Differs is set when the runs do not all have the same value.
+	Differs bool
 }
 
 // diffLine is a child whose school differs between the runs.
@@ -574,6 +576,7 @@ func compareRows(lines []compareLine) []compareRow {
 		out[k] = compareRow{Label: f.vi, LabelEN: f.en}
 		for i := range lines {
 			out[k].Values = append(out[k].Values, f.get(&lines[i].Stats))
+			out[k].Differs = out[k].Differs || out[k].Values[i] != out[k].Values[0]
 		}
 	}
 	return out
