@@ -306,7 +306,11 @@ func priorityText(res *allocation.Result, p *allocation.Priority) string {
 	if p == nil {
 		return ""
 	}
-	out := fmt.Sprintf("Mức ưu tiên %d (%s)", p.Class+1, res.RuleText(p.Class))
+	rule := "không thuộc quy tắc ưu tiên nào"
+	if p.Class < len(res.PriorityRules) {
+		rule = res.RuleText(p.Class)
+	}
+	out := fmt.Sprintf("Mức ưu tiên %d (%s)", p.Class+1, rule)
 	if p.HasScore {
 		out += ", điểm " + strings.Replace(strconv.FormatFloat(p.Score, 'f', -1, 64), ".", ",", 1)
 	}
@@ -426,6 +430,8 @@ type runView struct {
 	// Quiet counts the schools of the run nobody chose nor was placed
 	// at, left out of the table.
 	Quiet int
+	// Seed is the run's seed: its commitment, and the seed once revealed.
+	Seed *seedShown
 	// Query is the child looked for; Child what was found (nil: nobody).
 	Query string
 	Child *childLine
@@ -452,6 +458,11 @@ func (s *server) runPage(c echo.Context) error {
 		}
 		v.Schools = append(v.Schools, l)
 	}
+	sd, err := s.DB.Seed(c.Request().Context(), p.Run.Level, p.Run.SchoolYear)
+	if err != nil {
+		return s.storeError(err, "seed not loaded")
+	}
+	v.Seed = showSeed(sd)
 	status := http.StatusOK
 	var failure *enrollment.Error
 	if v.Query != "" {

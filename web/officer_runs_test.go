@@ -121,7 +121,10 @@ func TestRunPages(t *testing.T) {
 	// the downloads.
 	run := s.url + "/officer/phan-tuyen/luot/" + da
 	status, _, body = fetch(t, c, "GET", run, nil)
-	for _, want := range []string{"trúng nguyện vọng 1", `id="school-` + schoolA + `"`, "Mức ưu tiên ", "Mức 1: <code>",
+	if strings.Contains(body, "page-seed") {
+		t.Errorf("a preview's page shows the secret seed")
+	}
+	for _, want := range []string{"trúng nguyện vọng 1", `id="run-commitment">` + commitment, `id="school-` + schoolA + `"`, "Mức ưu tiên ", "Mức 1: <code>",
 		"/api/v1/placement/runs/" + da + "/instance", "/api/v1/placement/runs/" + da + "/schools.csv", "/api/v1/placement/runs/" + da + "/assignments.csv", "/api/v1/placement/runs/" + da + "/result"} {
 		if status != 200 || !strings.Contains(body, want) {
 			t.Errorf("run page (%d) lacks %q", status, want)
@@ -177,7 +180,7 @@ func TestRunPages(t *testing.T) {
 		t.Fatalf("publish: %d", status)
 	}
 	_, _, body = fetch(t, c, "GET", s.url+h.Get("Location"), nil)
-	if !strings.Contains(body, "Đã công bố") || strings.Contains(body, `id="to-publish"`) {
+	if !strings.Contains(body, "Đã công bố") || strings.Contains(body, `id="to-publish"`) || !strings.Contains(body, `id="run-seed">page-seed<`) {
 		t.Errorf("run page after publishing: want it published, without the publish link")
 	}
 	var st enrollment.Status
