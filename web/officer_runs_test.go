@@ -110,6 +110,13 @@ func TestRunPages(t *testing.T) {
 		t.Errorf("preview without the CSRF token: %d, want 403", status)
 	}
 
+	// Round 2 before round 1 is published, and a round that is no number.
+	for _, round := range []string{"2", "x"} {
+		status, _, body = fetch(t, c, "POST", s.url+"/officer/phan-tuyen/xem-truoc", url.Values{"csrf_token": {token}, "level": {"lop1"}, "school_year": {y}, "mechanism": {"da"}, "round": {round}})
+		if status < 400 || status >= 500 || !strings.Contains(body, "notice-error") {
+			t.Errorf("preview of round %s: %d, want a refusal on the page", round, status)
+		}
+	}
 	da := preview(t, s, c, token, "da")
 	boston := preview(t, s, c, token, "boston")
 	status, _, body = fetch(t, c, "GET", runs, nil)
