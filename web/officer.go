@@ -90,6 +90,7 @@ func officerNav(u staff.User, current string, year int) []navLink {
 		{Href: "/officer/dashboard", Label: "Theo dõi trực tiếp", Current: current == "dashboard"},
 		{Href: "/officer/truong", Label: "Chỉ tiêu & tuyến", Current: current == "schools"},
 		{Href: fmt.Sprintf("/officer/chinh-sach/%s/lop1/%d", url.PathEscape(authority), year), Label: "Chính sách xét tuyển", Current: current == "policy"},
+		{Href: runsPath, Label: "Phân tuyến", Current: current == "runs"},
 	}
 }
 
@@ -157,6 +158,7 @@ func (s *server) officerPages(e *echo.Echo) {
 	e.POST("/officer/sao-chep-tuyen", s.copyForm, mw...)
 	e.GET("/officer/chinh-sach/:authority/:level/:year", s.policyPage, mw...)
 	e.POST("/officer/chinh-sach/:authority/:level/:year", s.policyForm, mw...)
+	s.officerRunRoutes(e, mw)
 }
 
 // dashboardView is the dashboard page's data.

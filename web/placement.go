@@ -161,11 +161,21 @@ func (s *server) commitSeed(c echo.Context) error {
 	if err := decodeBody(c, &b, `{"level", "school_year", "seed"?}`); err != nil {
 		return err
 	}
+	sd, err := s.commitSeedAs(c, u, b)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"level": sd.Level, "school_year": sd.SchoolYear, "commitment": sd.Commitment})
+}
+
+// commitSeedAs commits the lottery seed of b as u (a placer): the one
+// rule of commitments, for the API and the runs page.
+func (s *server) commitSeedAs(c echo.Context, u staff.User, b seedBody) (postgres.Seed, error) {
 	if !b.Level.Valid() {
-		return badField("level", "Cấp học phải là một trong: mg3, mg4, mg5, lop1, lop6", "level must be one of mg3, mg4, mg5, lop1, lop6")
+		return postgres.Seed{}, badField("level", "Cấp học phải là một trong: mg3, mg4, mg5, lop1, lop6", "level must be one of mg3, mg4, mg5, lop1, lop6")
 	}
 	if b.SchoolYear < 2000 || b.SchoolYear > 2200 {
-		return badField("school_year", "Năm học phải là năm bắt đầu, ví dụ 2027", "school_year must be the starting year, e.g. 2027")
+		return postgres.Seed{}, badField("school_year", "Năm học phải là năm bắt đầu, ví dụ 2027", "school_year must be the starting year, e.g. 2027")
 	}
 	var seed string
 	if b.Seed == nil {
@@ -175,16 +185,16 @@ func (s *server) commitSeed(c echo.Context) error {
 	} else {
 		seed = *b.Seed
 		if strings.TrimSpace(seed) == "" || len(seed) > maxSeedLen || strings.IndexFunc(seed, unicode.IsControl) >= 0 {
-			return badField("seed", fmt.Sprintf("Hạt giống phải là chuỗi ký tự in được, không rỗng, tối đa %d byte", maxSeedLen),
+			return postgres.Seed{}, badField("seed", fmt.Sprintf("Hạt giống phải là chuỗi ký tự in được, không rỗng, tối đa %d byte", maxSeedLen),
 				fmt.Sprintf("seed must be printable text, not empty, at most %d bytes", maxSeedLen))
 		}
 	}
 	sd := postgres.Seed{Level: string(b.Level), SchoolYear: b.SchoolYear, Seed: seed, Commitment: placement.Commitment(seed), CreatedBy: u.Username}
 	if err := s.DB.CommitSeed(c.Request().Context(), sd); err != nil {
-		return s.storeError(err, "seed not committed")
+		return postgres.Seed{}, s.storeError(err, "seed not committed")
 	}
 	s.audit(c, u, actionSeedCommitted, fmt.Sprintf("%s/%d commitment %s", sd.Level, sd.SchoolYear, sd.Commitment))
-	return c.JSON(http.StatusCreated, map[string]any{"level": sd.Level, "school_year": sd.SchoolYear, "commitment": sd.Commitment})
+	return sd, nil
 }
 
 func badField(field, vi, en string) *enrollment.Error {
@@ -225,15 +235,25 @@ func (s *server) createRun(c echo.Context) error {
 	if err := decodeBody(c, &b, `{"level", "school_year", "round": 1 | 2, "mechanism": "da" | "boston", "include": "accepted" | "received"}`); err != nil {
 		return err
 	}
+	r, err := s.createRunAs(c, u, b)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, r)
+}
+
+// createRunAs makes a preview run of b as u (a placer), in u's scope:
+// for the API and the runs page.
+func (s *server) createRunAs(c echo.Context, u staff.User, b runBody) (postgres.Run, error) {
 	req := placement.Request{Level: b.Level, SchoolYear: b.SchoolYear, Round: b.Round, Mechanism: b.Mechanism,
 		Include: b.Include, Scope: scopeOf(u), Actor: actorOf(u)}
 	r, err := placement.Run(c.Request().Context(), s.DB, req, s.NowFunc())
 	if err != nil {
-		return s.storeError(err, "placement run not made")
+		return postgres.Run{}, s.storeError(err, "placement run not made")
 	}
 	s.audit(c, u, actionRunCreated, fmt.Sprintf("run %d: %s/%d round %d %s include %s scope %q", r.ID, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope))
 	s.Logger.Info("placement run made", "run", r.ID, "user", u.Username, "level", r.Level, "school_year", r.SchoolYear)
-	return c.JSON(http.StatusCreated, r)
+	return r, nil
 }
 
 // listRuns answers GET /api/v1/placement/runs?level=&school_year=: the
@@ -253,9 +273,19 @@ func (s *server) listRuns(c echo.Context) error {
 			return badQuery("school_year", "Tham số school_year phải là năm bắt đầu của năm học, ví dụ 2027", "query parameter school_year must be a starting year, e.g. 2027")
 		}
 	}
+	out, err := s.visibleRuns(c, u, level, year)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"runs": out})
+}
+
+// visibleRuns returns the runs of a level and year (empty, 0: all) that
+// u may see, oldest first.
+func (s *server) visibleRuns(c echo.Context, u staff.User, level string, year int) ([]postgres.Run, error) {
 	runs, err := s.DB.Runs(c.Request().Context(), level, year)
 	if err != nil {
-		return s.storeError(err, "runs not loaded")
+		return nil, s.storeError(err, "runs not loaded")
 	}
 	out := []postgres.Run{}
 	for _, r := range runs {
@@ -263,7 +293,7 @@ func (s *server) listRuns(c echo.Context) error {
 			out = append(out, r)
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"runs": out})
+	return out, nil
 }
 
 // loadRun reads the run the route names and checks that the staff user
@@ -306,13 +336,22 @@ func (s *server) publishRun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err = placement.Publish(c.Request().Context(), s.DB, r.ID, actorOf(u), nil)
+	if r, err = s.publishAs(c, u, r); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+// publishAs publishes run r, which u may see, as u: for the API and the
+// run's confirmation page.
+func (s *server) publishAs(c echo.Context, u staff.User, r postgres.Run) (postgres.Run, error) {
+	r, err := placement.Publish(c.Request().Context(), s.DB, r.ID, actorOf(u), nil)
 	if err != nil {
-		return s.storeError(err, "run not published")
+		return postgres.Run{}, s.storeError(err, "run not published")
 	}
 	s.audit(c, u, actionRunPublished, fmt.Sprintf("run %d: %s/%d round %d", r.ID, r.Level, r.SchoolYear, r.Round))
 	s.Logger.Info("placement run published", "run", r.ID, "user", u.Username)
-	return c.JSON(http.StatusOK, r)
+	return r, nil
 }
 
 // openRunFile returns the run of a file route: a published run to anyone,
@@ -417,47 +456,70 @@ func (s *server) compareRuns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	parts := strings.Split(c.QueryParam("runs"), ",")
+	cmp, err := s.comparison(c, u, strings.Split(c.QueryParam("runs"), ","))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"level": cmp.Level, "school_year": cmp.SchoolYear, "runs": cmp.Lines,
+		"differences": map[string]any{"count": cmp.Differ, "sample": cmp.Sample}})
+}
+
+// comparison is what the compare route and page show of runs.
+type comparison struct {
+	Level      string
+	SchoolYear int
+	Runs       []postgres.Run
+	Lines      []compareLine
+	// Differ counts the children whose school differs between the runs;
+	// Sample holds up to 20 of their pseudonyms.
+	Differ int
+	Sample []string
+}
+
+// comparison loads the runs whose ids parts lists, which u must see, and
+// their differences: for the API and the compare page.
+func (s *server) comparison(c echo.Context, u staff.User, parts []string) (comparison, error) {
 	if len(parts) < 2 || len(parts) > maxCompared {
-		return badQuery("runs", fmt.Sprintf("Tham số runs phải liệt kê từ 2 đến %d mã lượt chạy, cách nhau bởi dấu phẩy", maxCompared),
+		return comparison{}, badQuery("runs", fmt.Sprintf("Tham số runs phải liệt kê từ 2 đến %d mã lượt chạy, cách nhau bởi dấu phẩy", maxCompared),
 			fmt.Sprintf("query parameter runs must list 2 to %d run ids, comma-separated", maxCompared))
 	}
 	var ids []int64
 	for _, p := range parts {
 		id, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
 		if err != nil || id < 1 {
-			return badQuery("runs", fmt.Sprintf("Mã lượt chạy %q không hợp lệ", p), fmt.Sprintf("run id %q is not a number", p))
+			return comparison{}, badQuery("runs", fmt.Sprintf("Mã lượt chạy %q không hợp lệ", p), fmt.Sprintf("run id %q is not a number", p))
 		}
 		if slices.Contains(ids, id) {
-			return badQuery("runs", fmt.Sprintf("Lượt chạy %d được nêu hai lần", id), fmt.Sprintf("run %d is listed twice", id))
+			return comparison{}, badQuery("runs", fmt.Sprintf("Lượt chạy %d được nêu hai lần", id), fmt.Sprintf("run %d is listed twice", id))
 		}
 		ids = append(ids, id)
 	}
 	var lines []compareLine
+	var runs []postgres.Run
 	var first postgres.Run
 	for i, id := range ids {
 		r, err := s.DB.Run(c.Request().Context(), id)
 		if err != nil {
-			return s.storeError(err, "run not loaded")
+			return comparison{}, s.storeError(err, "run not loaded")
 		}
 		if err := s.mayOpen(c, u, r); err != nil {
-			return err
+			return comparison{}, err
 		}
 		if i == 0 {
 			first = r
 		} else if r.Level != first.Level || r.SchoolYear != first.SchoolYear {
-			return badQuery("runs", "Chỉ so sánh được các lượt chạy cùng cấp học và năm học", "only runs of the same level and school year can be compared")
+			return comparison{}, badQuery("runs", "Chỉ so sánh được các lượt chạy cùng cấp học và năm học", "only runs of the same level and school year can be compared")
 		}
 		l := compareLine{ID: r.ID, Mechanism: r.Mechanism, Round: r.Round, Include: r.Include, Status: r.Status}
 		if err := json.Unmarshal(r.Stats, &l.Stats); err != nil {
-			return fmt.Errorf("run %d stats: %w", r.ID, err)
+			return comparison{}, fmt.Errorf("run %d stats: %w", r.ID, err)
 		}
 		lines = append(lines, l)
+		runs = append(runs, r)
 	}
 	n, sample, err := s.DB.Differences(c.Request().Context(), ids, 20)
 	if err != nil {
-		return s.storeError(err, "run differences not loaded")
+		return comparison{}, s.storeError(err, "run differences not loaded")
 	}
-	return c.JSON(http.StatusOK, map[string]any{"level": first.Level, "school_year": first.SchoolYear, "runs": lines,
-		"differences": map[string]any{"count": n, "sample": sample}})
+	return comparison{Level: first.Level, SchoolYear: first.SchoolYear, Runs: runs, Lines: lines, Differ: n, Sample: sample}, nil
 }
