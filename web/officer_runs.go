@@ -235,8 +235,8 @@ func (s *server) seedForm(c echo.Context) error {
 			return s.renderRuns(c, statusOf[e.Code], e, &runBody{Level: level, SchoolYear: year, Mechanism: allocation.MechanismDA, Include: "accepted", Round: 1})
 		})
 	}
-	s.sessions.Put(c.Request().Context(), sessionFlash, fmt.Sprintf("Đã cam kết hạt giống bốc thăm %s năm học %d-%d. Mã cam kết (công khai): %s",
-		level.NameVI(), year, year+1, sd.Commitment))
+	s.setFlash(c, flash{Kind: "ok", Message: fmt.Sprintf("Đã cam kết hạt giống bốc thăm %s năm học %d-%d. Mã cam kết (công khai): %s",
+		level.NameVI(), year, year+1, sd.Commitment)})
 	return c.Redirect(http.StatusSeeOther, runsListPath(sd.Level, sd.SchoolYear))
 }
 
@@ -259,7 +259,7 @@ func (s *server) previewForm(c echo.Context) error {
 	if err != nil {
 		return s.formFailure(c, err, func(e *enrollment.Error) error { return s.renderRuns(c, statusOf[e.Code], e, &b) })
 	}
-	s.sessions.Put(c.Request().Context(), sessionFlash, fmt.Sprintf("Đã chạy xem trước %s (%s). Kết quả chưa công bố: phụ huynh chưa thấy.", runLabel(r), mechanismLabel(r.Mechanism)))
+	s.setFlash(c, flash{Kind: "ok", Message: fmt.Sprintf("Đã chạy xem trước %s (%s). Kết quả chưa công bố: phụ huynh chưa thấy.", runLabel(r), mechanismLabel(r.Mechanism))})
 	return c.Redirect(http.StatusSeeOther, runPath(r.ID))
 }
 
@@ -697,6 +697,6 @@ func (s *server) publishForm(c echo.Context) error {
 	if err != nil {
 		return s.formFailure(c, err, func(e *enrollment.Error) error { return s.renderPublish(c, statusOf[e.Code], e) })
 	}
-	s.sessions.Put(c.Request().Context(), sessionFlash, fmt.Sprintf("Đã công bố %s. Hạt giống đã được công khai; phụ huynh được thông báo kết quả.", runLabel(r)))
+	s.setFlash(c, flash{Kind: "ok", Message: fmt.Sprintf("Đã công bố %s. Hạt giống đã được công khai; phụ huynh được thông báo kết quả.", runLabel(r))})
 	return c.Redirect(http.StatusSeeOther, runPath(r.ID))
 }
