@@ -365,8 +365,10 @@ func copyLines(ctx context.Context, conn *sqlx.Conn, id int64, each func(yield f
 		if err != nil {
 			return err
 		}
-		// Ends the COPY and reports what the server refused.
-		_, err = st.Exec(nil) //nolint:staticcheck // lib/pq's COPY is ended by Exec without values
+		// Ends the COPY and reports what the server refused. lib/pq's COPY
+		// statement has no ExecContext: Exec without values is how it ends.
+		//lint:ignore SA1019 the only way lib/pq ends a COPY
+		_, err = st.Exec(nil)
 		return err
 	})
 }
