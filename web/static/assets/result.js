@@ -4,18 +4,13 @@
 "use strict";
 
 (function () {
-  const { api, el, en, level, vnDateTime, vnDate, schoolYear, formatCode } = window.TS;
+  const { api, el, en, level, status, vnDateTime, vnDate, schoolYear, formatCode } = window.TS;
   const $ = (id) => document.getElementById(id);
   const out = $("result-view");
   let current = null; // the last view the server gave
 
   const RELATION = { father: "Cha", mother: "Mẹ", grandparent: "Ông/bà", sibling: "Anh/chị", guardian: "Người giám hộ", other: "Khác" };
   const ROLE = { parent: "Phụ huynh", school: "Nhà trường", authority: "Cơ quan quản lý", city: "Sở GD&ĐT" };
-  const STATUS = {
-    received: "Đã lưu hồ sơ", pending_verification: "Chờ đối chiếu dân cư", returned: "Trả lại để bổ sung",
-    accepted: "Nhà trường đã duyệt", placed: "Có kết quả", unplaced: "Chưa được xếp chỗ", confirmed: "Đã xác nhận nhập học",
-    declined: "Đã từ chối", voided: "Đã hủy",
-  };
 
   function normalize(s) {
     return String(s || "").toUpperCase().replace(/[\s-]/g, "");
@@ -206,7 +201,7 @@
     if (v.history && v.history.length) {
       box.append(el("h3", { class: "mt-075" }, "Lịch sử hồ sơ", en("History", true)));
       box.append(el("ol", { class: "history", id: "result-history" }, v.history.map((h) => el("li", {},
-        `${vnDateTime(h.at)} — ${STATUS[h.to] || h.to}`, h.actor_role ? ` (${ROLE[h.actor_role] || h.actor_role})` : "",
+        `${vnDateTime(h.at)} — ${status(h.to).label}`, h.actor_role ? ` (${ROLE[h.actor_role] || h.actor_role})` : "",
         h.reason ? `: ${h.reason}` : ""))));
     }
     return box;
@@ -217,7 +212,7 @@
     const card = el("section", { class: "card", id: "result-card", "data-status": v.status, "aria-labelledby": "result-title" });
     card.append(el("div", { class: "status-head" },
       el("h2", { id: "result-title" }, "Hồ sơ ", el("span", { class: "mono" }, formatCode(v.tracking_code))),
-      el("span", { class: "badge badge-info", id: "result-status" }, STATUS[v.status] || v.status)));
+      el("span", { class: "badge badge-info", id: "result-status" }, status(v.status).label)));
     card.append(el("p", { class: "status-text" }, v.status_text || v.status));
     card.append(el("p", { class: "status-text-en", lang: "en" }, v.status_text_en || ""));
     if (v.status === "returned" && v.status_reason) {
