@@ -279,19 +279,9 @@ func (s *server) placeRun(c echo.Context, u staff.User) (*placed, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.DB.RunFile(c.Request().Context(), r.ID, false)
+	inst, res, err := placement.Placed(c.Request().Context(), s.DB, r.ID)
 	if err != nil {
-		return nil, s.storeError(err, "run instance not loaded")
-	}
-	inst, err := allocation.Decode(b)
-	if err != nil {
-		return nil, fmt.Errorf("run %d instance: %w", r.ID, err)
-	}
-	// Place changes nothing of the instance; a second decode would cost
-	// as much as the placing.
-	res, err := allocation.Place(inst)
-	if err != nil {
-		return nil, fmt.Errorf("run %d: %w", r.ID, err)
+		return nil, s.storeError(err, "run not placed")
 	}
 	p := &placed{Run: r, Inst: inst, Res: res, Names: map[string]string{}}
 	for _, o := range s.Catalog().Offers(enrollment.Level(r.Level), r.SchoolYear) {
@@ -627,21 +617,8 @@ func (s *server) comparePage(c echo.Context) error {
 	for _, o := range s.Catalog().Offers(enrollment.Level(cmpd.Level), cmpd.SchoolYear) {
 		v.Names[o.SchoolCode] = o.Name
 	}
-	at := map[string]int{}
-	for k, ps := range cmpd.Sample {
-		at[ps] = k
-		v.Diffs = append(v.Diffs, diffLine{Pseudonym: ps, Schools: make([]string, len(cmpd.Runs))})
-	}
-	for j, r := range cmpd.Runs {
-		err := s.DB.RunAssignments(c.Request().Context(), r.ID, func(a postgres.Assignment) error {
-			if k, ok := at[a.Pseudonym]; ok {
-				v.Diffs[k].Schools[j] = a.School
-			}
-			return nil
-		})
-		if err != nil {
-			return s.storeError(err, "run assignments not loaded")
-		}
+	for _, ps := range cmpd.Sample {
+		v.Diffs = append(v.Diffs, diffLine{Pseudonym: ps, Schools: cmpd.Schools[ps]})
 	}
 	return s.officerRender(c, http.StatusOK, "runs-compare", officerPage{Title: title, Nav: "runs", Data: v})
 }

@@ -474,6 +474,8 @@ type comparison struct {
 	// Sample holds up to 20 of their pseudonyms.
 	Differ int
 	Sample []string
+	// Schools are, by pseudonym of the sample, the school each run gives.
+	Schools map[string][]string
 }
 
 // comparison loads the runs whose ids parts lists, which u must see, and
@@ -517,9 +519,10 @@ func (s *server) comparison(c echo.Context, u staff.User, parts []string) (compa
 		lines = append(lines, l)
 		runs = append(runs, r)
 	}
-	n, sample, err := s.DB.Differences(c.Request().Context(), ids, 20)
+	d, err := placement.Compare(c.Request().Context(), s.DB, ids, 20)
 	if err != nil {
 		return comparison{}, s.storeError(err, "run differences not loaded")
 	}
-	return comparison{Level: first.Level, SchoolYear: first.SchoolYear, Runs: runs, Lines: lines, Differ: n, Sample: sample}, nil
+	return comparison{Level: first.Level, SchoolYear: first.SchoolYear, Runs: runs, Lines: lines, Differ: d.Count, Sample: d.Sample,
+		Schools: d.Schools}, nil
 }

@@ -244,8 +244,15 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 		inScope[o.Code] = int32(k)
 	}
 	wardOf := make(map[string]*postgres.Ward, len(wards))
+	// A child's location is its ward's, one for all its children (the
+	// engine changes none).
+	placeOf := make(map[string]*allocation.Location, len(wards))
 	for i := range wards {
-		wardOf[wards[i].Code] = &wards[i]
+		w := &wards[i]
+		wardOf[w.Code] = w
+		if w.Lat.Valid && w.Lon.Valid {
+			placeOf[w.Code] = &allocation.Location{Lat: w.Lat.Float64, Lon: w.Lon.Float64}
+		}
 	}
 	// A ward is split when a catchment of the run names groups of it.
 	split := map[string]bool{}
@@ -385,9 +392,7 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 		if home == "" {
 			home = a.PermanentWard
 		}
-		if w := wardOf[home]; w != nil && w.Lat.Valid && w.Lon.Valid {
-			s.Location = &allocation.Location{Lat: w.Lat.Float64, Lon: w.Lon.Float64}
-		}
+		s.Location = placeOf[home]
 		s.Guaranteed = guaranteedLevel(req.Level) && (anyCatchment[s.PermanentZone] || anyCatchment[s.CurrentZone])
 		inst.Students[i] = s
 		snap.Applications[i] = a.ID
@@ -495,21 +500,13 @@ func (s *Snapshot) Place() (*allocation.Result, error) {
 	return res, nil
 }
 
-// Store keeps a run of the snapshot with its result: the instance file
-// exactly as `tuyensinh place` reads it, the figures, and every child's
-// line (school, rank, how, distance, lottery number; kept children too),
-// by COPY. A preview keeps no result file and no explanations: they are
-// a function of the instance (ResultFile writes them on demand) and are
-// written when the run is published, the one time parents need them; an
-// officer iterating on previews does not pay for them.
+// Store keeps a run of the snapshot as a preview: the instance file
+// exactly as `tuyensinh place` reads it, the figures and, for a later
+// round, the children who keep their school. The children's lines,
+// explanations and result file are a function of the instance (Result
+// places it again): Publish writes them, the one time parents need them;
+// an officer iterating on previews does not pay for them.
 func Store(ctx context.Context, db *postgres.DB, s *Snapshot, res *allocation.Result) (postgres.Run, error) {
-	// Sized up front (a student's line is some 200 bytes): growing a
-	// buffer of tens of megabytes by doubling copies it over and over.
-	var inst strings.Builder
-	inst.Grow(1<<16 + 256*len(s.Instance.Students) + 64*len(s.Instance.Schools))
-	if err := allocation.EncodeInstance(&inst, s.Instance); err != nil {
-		return postgres.Run{}, fmt.Errorf("encode instance: %w", err)
-	}
 	stats, err := json.Marshal(s.Figures(res))
 	if err != nil {
 		return postgres.Run{}, fmt.Errorf("encode stats: %w", err)
@@ -522,54 +519,27 @@ func Store(ctx context.Context, db *postgres.DB, s *Snapshot, res *allocation.Re
 			return postgres.Run{}, err
 		}
 	}
-	// The lines go in the order of the table's key (run, application): the
-	// run is the newest, so each line lands at the end of the index rather
-	// than anywhere in the run's part of it.
-	order := make([]int32, len(res.Assignments))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(i, j int32) int { return strings.Compare(s.Applications[i], s.Applications[j]) })
-	return db.InsertRun(ctx, r, inst.String(), nil, func(yield func(postgres.Assignment) error) error {
-		single := res.TieBreak != allocation.TieBreakMultiple
-		for _, i := range order {
-			a := &res.Assignments[i]
-			var d [32]byte
-			if single || a.School == "" {
-				d = allocation.LotteryDigest(res.Seed, a.Student)
-			} else {
-				d = allocation.LotteryDigestAt(res.Seed, a.School, a.Student)
-			}
-			if err := yield(postgres.Assignment{ApplicationID: s.Applications[i], Pseudonym: a.Student, School: a.School,
-				ChoiceRank: a.ChoiceRank, Via: string(a.Via), DistanceKm: a.DistanceKm, Lottery: hex.EncodeToString(d[:])}); err != nil {
-				return err
-			}
-		}
-		for _, k := range s.Kept {
-			if err := yield(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return db.InsertRun(ctx, r, s.Instance, s.Kept)
 }
 
-// Result places a stored run's instance again: the engine is
-// deterministic, so this is the run's result.
+// Result returns a stored run's result: its instance placed again (the
+// engine is deterministic), once for every caller (see Placed).
 func Result(ctx context.Context, db *postgres.DB, id int64) (*allocation.Result, error) {
-	b, err := db.RunFile(ctx, id, false)
+	_, res, err := Placed(ctx, db, id)
+	return res, err
+}
+
+// place decodes run id's instance and places it.
+func place(ctx context.Context, db *postgres.DB, id int64) (*allocation.Instance, *allocation.Result, error) {
+	inst, err := db.RunInstance(ctx, id)
 	if err != nil {
-		return nil, err
-	}
-	inst, err := allocation.Decode(b)
-	if err != nil {
-		return nil, fmt.Errorf("run %d instance: %w", id, err)
+		return nil, nil, err
 	}
 	res, err := allocation.Place(inst)
 	if err != nil {
-		return nil, fmt.Errorf("run %d: %w", id, err)
+		return nil, nil, fmt.Errorf("run %d: %w", id, err)
 	}
-	return res, nil
+	return inst, res, nil
 }
 
 // ResultFile returns a run's result file: as kept for a published run,
@@ -600,7 +570,11 @@ func Run(ctx context.Context, db *postgres.DB, req Request, now time.Time) (post
 	if err != nil {
 		return postgres.Run{}, err
 	}
-	return Store(ctx, db, snap, res)
+	r, err := Store(ctx, db, snap, res)
+	if err == nil {
+		remember(db, r.ID, snap.Instance, res)
+	}
+	return r, err
 }
 
 // MissedReason is the reason recorded on a child moved to declined for
@@ -648,20 +622,55 @@ func Publish(ctx context.Context, db *postgres.DB, id int64, actor enrollment.Ac
 		return postgres.Run{}, fmt.Errorf("run %d result: %w", id, err)
 	}
 	p.Result = out.Bytes()
-	p.Explanations = func(yield func(string, []byte) error) error {
+	kept, err := db.RunKept(ctx, id)
+	if err != nil {
+		return postgres.Run{}, err
+	}
+	// The applications of the run's children, by pseudonym.
+	apps := make(map[string]string, len(res.Assignments))
+	var buf [128]byte
+	var name []byte
+	err = db.ApplicationCodes(ctx, r.Level, r.SchoolYear, func(id, code string) {
+		name = appendPseudonym(name[:0], buf[:0], enrollment.Level(r.Level), r.SchoolYear, code)
+		apps[string(name)] = id
+	})
+	if err != nil {
+		return postgres.Run{}, err
+	}
+	p.Lines = func(yield func(postgres.Assignment) error) error {
 		x := res.NewExplainer()
-		var b []byte
 		for i := range res.Assignments {
-			b = x.AppendJSON(b[:0], i)
-			if len(b) > 2 {
-				if err := yield(res.Assignments[i].Student, b); err != nil {
-					return err
-				}
+			a := &res.Assignments[i]
+			app, ok := apps[a.Student]
+			if !ok {
+				return fmt.Errorf("run %d: no application has the pseudonym %s", id, a.Student)
+			}
+			if err := yield(postgres.Assignment{ApplicationID: app, Pseudonym: a.Student, School: a.School,
+				ChoiceRank: a.ChoiceRank, Via: string(a.Via), DistanceKm: a.DistanceKm, Lottery: lotteryOf(res, a),
+				Explanations: x.AppendJSON(nil, i)}); err != nil {
+				return err
+			}
+		}
+		for _, k := range kept {
+			if err := yield(k); err != nil {
+				return err
 			}
 		}
 		return nil
 	}
 	return db.Publish(ctx, id, p, check)
+}
+
+// lotteryOf returns the lottery number (hex) a's child drew in res: the one
+// it drew for its school under a multiple tie-break.
+func lotteryOf(res *allocation.Result, a *allocation.Assignment) string {
+	var d [32]byte
+	if res.TieBreak != allocation.TieBreakMultiple || a.School == "" {
+		d = allocation.LotteryDigest(res.Seed, a.Student)
+	} else {
+		d = allocation.LotteryDigestAt(res.Seed, a.School, a.Student)
+	}
+	return hex.EncodeToString(d[:])
 }
 
 // missedOf returns the applications placed by round 1, still unconfirmed,
@@ -688,4 +697,66 @@ func missedOf(ctx context.Context, db *postgres.DB, r postgres.Run) ([]string, e
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// Differences are the children whose school differs between runs.
+type Differences struct {
+	// Count counts them: a child with another school in some run, or
+	// left out of some run.
+	Count int
+	// Sample holds up to the number asked of their pseudonyms, smallest
+	// first, and Schools, by pseudonym of the sample, the school each run
+	// gives it ("" for none, or for a run that leaves it out).
+	Sample  []string
+	Schools map[string][]string
+}
+
+// Compare finds the children whose school differs between the runs ids
+// (all of one level and year), placing each run's instance again.
+func Compare(ctx context.Context, db *postgres.DB, ids []int64, sample int) (Differences, error) {
+	type line struct {
+		schools []string
+		runs    int
+	}
+	lines := map[string]*line{}
+	at := func(j int, pseudonym, school string) {
+		l := lines[pseudonym]
+		if l == nil {
+			l = &line{schools: make([]string, len(ids))}
+			lines[pseudonym] = l
+		}
+		l.schools[j] = school
+		l.runs++
+	}
+	for j, id := range ids {
+		res, err := Result(ctx, db, id)
+		if err != nil {
+			return Differences{}, err
+		}
+		for i := range res.Assignments {
+			at(j, res.Assignments[i].Student, res.Assignments[i].School)
+		}
+		kept, err := db.RunKept(ctx, id)
+		if err != nil {
+			return Differences{}, err
+		}
+		for _, k := range kept {
+			at(j, k.Pseudonym, k.School)
+		}
+	}
+	var differ []string
+	for p, l := range lines {
+		if l.runs < len(ids) || slices.ContainsFunc(l.schools, func(s string) bool { return s != l.schools[0] }) {
+			differ = append(differ, p)
+		}
+	}
+	slices.Sort(differ)
+	d := Differences{Count: len(differ), Sample: differ[:min(sample, len(differ))], Schools: map[string][]string{}}
+	if d.Sample == nil {
+		d.Sample = []string{}
+	}
+	for _, p := range d.Sample {
+		d.Schools[p] = lines[p].schools
+	}
+	return d, nil
 }

@@ -180,23 +180,23 @@ func TestRunStoresWhatTheEngineGives(t *testing.T) {
 		t.Error("no lop1 child is guaranteed a place")
 	}
 
-	// Every line stored, pseudonyms as documented.
+	// Every accepted child in the instance, pseudonyms as documented.
 	want := map[string]bool{}
 	for _, a := range b.apps {
 		if a.Level == enrollment.LevelLop1 && a.Accepted {
 			want[placement.Pseudonym(a.Level, a.SchoolYear, a.TrackingCode)] = true
 		}
 	}
-	n := 0
-	err := b.db.RunAssignments(t.Context(), da.ID, func(a postgres.Assignment) error {
-		n++
-		if !want[a.Pseudonym] {
-			t.Errorf("assignment of unknown pseudonym %s", a.Pseudonym)
+	for _, s := range inst.Students {
+		if !want[s.ID] {
+			t.Errorf("student of unknown pseudonym %s", s.ID)
 		}
-		return nil
-	})
-	if err != nil || n != len(want) {
-		t.Fatalf("assignments: %d, %v; want %d", n, err, len(want))
+	}
+	// A preview writes no child's line: its lines are its instance
+	// placed again, written at publishing.
+	var lines int
+	if err := b.sql.GetContext(t.Context(), &lines, `SELECT count(*) FROM placement_assignments WHERE run_id = $1`, da.ID); err != nil || lines != 0 {
+		t.Errorf("a preview wrote %d lines (%v)", lines, err)
 	}
 
 	var st placement.Stats
@@ -206,9 +206,40 @@ func TestRunStoresWhatTheEngineGives(t *testing.T) {
 	if st.Students != accepted || st.AssignedByChoice+st.Administrative+st.Unassigned != st.Students || st.MeanDistanceKm == nil {
 		t.Errorf("stats = %+v", st)
 	}
-	cnt, sample, err := b.db.Differences(t.Context(), []int64{da.ID, boston.ID}, 5)
-	if err != nil || cnt == 0 || len(sample) == 0 {
-		t.Errorf("differences DA/Boston (Boston with received too) = %d %v %v, want some", cnt, sample, err)
+	d, err := placement.Compare(t.Context(), b.db, []int64{da.ID, boston.ID}, 5)
+	if err != nil || d.Count == 0 || len(d.Sample) == 0 {
+		t.Fatalf("differences DA/Boston (Boston with received too) = %+v %v, want some", d, err)
+	}
+	// Against the results themselves: a child differs when the runs give
+	// it other schools, or one of them leaves it out.
+	daRes, _ := placement.Result(t.Context(), b.db, da.ID)
+	bostonRes, _ := placement.Result(t.Context(), b.db, boston.ID)
+	schools := map[string][2]string{}
+	seen := map[string]int{}
+	for j, res := range []*allocation.Result{daRes, bostonRes} {
+		for _, a := range res.Assignments {
+			v := schools[a.Student]
+			v[j] = a.School
+			schools[a.Student] = v
+			seen[a.Student]++
+		}
+	}
+	differ := 0
+	for p, v := range schools {
+		if seen[p] < 2 || v[0] != v[1] {
+			differ++
+		}
+	}
+	if d.Count != differ {
+		t.Errorf("differences = %d, want %d", d.Count, differ)
+	}
+	for i, p := range d.Sample {
+		if got, want := d.Schools[p], schools[p]; len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("schools of %s = %v, want %v", p, got, want)
+		}
+		if i > 0 && d.Sample[i-1] >= p {
+			t.Error("sample out of pseudonym order")
+		}
 	}
 }
 
@@ -452,8 +483,10 @@ func assertUnpublished(t *testing.T, b *bundle, id int64, before map[string]int)
 	var ev int
 	b.sql.GetContext(ctx, &ev, `SELECT count(*) FROM application_events WHERE to_status IN ('placed', 'unplaced')`)
 	sd, _ := b.db.Seed(ctx, "mg5", b.year)
-	if n != 0 || ev != 0 || sd.RevealedAt != nil {
-		t.Errorf("after a failed publish: %d placed_run_id, %d events, seed revealed %v", n, ev, sd.RevealedAt)
+	var lines int
+	b.sql.GetContext(ctx, &lines, `SELECT count(*) FROM placement_assignments WHERE run_id = $1`, id)
+	if n != 0 || ev != 0 || lines != 0 || sd.RevealedAt != nil {
+		t.Errorf("after a failed publish: %d placed_run_id, %d events, %d lines, seed revealed %v", n, ev, lines, sd.RevealedAt)
 	}
 }
 
@@ -467,7 +500,7 @@ func TestPublishRefusesStaleRun(t *testing.T) {
 	r := b.run(t, placement.Request{Level: enrollment.LevelMG5})
 	before := statusCounts(t, b.sql, enrollment.LevelMG5)
 	if _, err := b.sql.ExecContext(ctx, `UPDATE applications SET status = 'voided'
-WHERE id = (SELECT application_id FROM placement_assignments WHERE run_id = $1 LIMIT 1)`, r.ID); err != nil {
+WHERE id = (SELECT id FROM applications WHERE level = 'mg5' AND status = 'accepted' ORDER BY id LIMIT 1)`); err != nil {
 		t.Fatal(err)
 	}
 	var e *enrollment.Error
@@ -490,6 +523,9 @@ func TestRunLinesKeptWithTheirRun(t *testing.T) {
 	ctx := t.Context()
 	b.commit(t, enrollment.LevelMG5, "lines")
 	r := b.run(t, placement.Request{Level: enrollment.LevelMG5})
+	if _, err := placement.Publish(ctx, b.db, r.ID, city, nil); err != nil {
+		t.Fatal(err)
+	}
 	var lines int
 	if err := b.sql.GetContext(ctx, &lines, `SELECT count(*) FROM placement_assignments WHERE run_id = $1`, r.ID); err != nil || lines == 0 {
 		t.Fatalf("run %d has %d lines: %v", r.ID, lines, err)
@@ -541,6 +577,11 @@ WHERE c.contype = 'f' AND c.confrelid = 'applications'::regclass`); err != nil {
 		t.Errorf("setting explanations: %v", err)
 	}
 
+	// The service never removes a run; once nothing else names it, its
+	// lines go with it.
+	if _, err := b.sql.ExecContext(ctx, `UPDATE applications SET placed_run_id = NULL WHERE placed_run_id = $1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := b.sql.ExecContext(ctx, `DELETE FROM placement_runs WHERE id = $1`, r.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -549,85 +590,131 @@ WHERE c.contype = 'f' AND c.confrelid = 'applications'::regclass`); err != nil {
 	}
 }
 
-// TestInsertRunLines: the lines a run stores by COPY come back exactly as
-// given, whatever their text holds (COPY's own escapes included), and a
-// failure while writing them stores nothing: neither the run nor a line.
-func TestInsertRunLines(t *testing.T) {
+// TestPublishLines: a preview keeps its instance file and its kept
+// children exactly as given; the lines publishing writes by COPY come back
+// exactly as given, whatever their text holds (COPY's own escapes
+// included), and a failure while writing them publishes nothing: neither
+// a line nor a change of any application.
+func TestPublishLines(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 40)
+	b := setup(t, 100)
 	ctx := t.Context()
 	b.commit(t, enrollment.LevelMG5, "copy")
 	run := postgres.Run{Level: "mg5", SchoolYear: b.year, Round: 1, Mechanism: "da", Include: "accepted",
 		SeedCommitment: placement.Commitment("copy"), Stats: json.RawMessage(`{}`), CreatedBy: "admin"}
 	odd := []string{"TH\tA", `TH\B`, "TH\nC", "TH\rD", `\N`, "Trường Tiểu học Ba Đình"}
+	var accepted []demoapps.App
+	for _, a := range b.apps {
+		if a.Level == enrollment.LevelMG5 && a.Accepted {
+			accepted = append(accepted, a)
+		}
+	}
+	if len(accepted) < len(odd)+3 {
+		t.Fatalf("%d accepted mg5 applications, want %d", len(accepted), len(odd)+3)
+	}
 	var want []postgres.Assignment
-	for i, a := range b.apps[:len(odd)+2] {
+	for i, a := range accepted[:len(odd)+3] {
 		l := postgres.Assignment{ApplicationID: a.ID, Pseudonym: placement.Pseudonym(enrollment.LevelMG5, b.year, a.TrackingCode),
-			ChoiceRank: i % 3, Via: "choice", Lottery: strings.Repeat("ab", 32)}
+			ChoiceRank: i % 3, Via: "choice", Lottery: strings.Repeat("ab", 32), Explanations: []byte(`[{"code": "x"}]`)}
 		switch {
 		case i < len(odd):
 			l.School = odd[i]
 		case i == len(odd):
 			l.School, l.Via, l.DistanceKm = "TH-X", "administrative", 1.0/3
+		case i == len(odd)+1:
+			l.School, l.Via = "TH-K", "kept"
 		default:
-			l.Via = "unassigned"
+			l.Via, l.Explanations = "unassigned", nil
 		}
 		want = append(want, l)
 	}
 	slices.SortFunc(want, func(x, y postgres.Assignment) int { return strings.Compare(x.Pseudonym, y.Pseudonym) })
-	each := func(yield func(postgres.Assignment) error) error {
-		for _, l := range want {
-			if err := yield(l); err != nil {
-				return err
-			}
+	var kept []postgres.Assignment
+	for _, l := range want {
+		if l.Via == "kept" {
+			k := l
+			k.Explanations = nil
+			kept = append(kept, k)
 		}
-		return nil
 	}
-	r, err := b.db.InsertRun(ctx, run, `{"level":"mg5"}`, nil, each)
+	inst := allocation.Generate(allocation.GenConfig{Students: 500, Schools: 7, Choices: 3, Seed: 3})
+	var file bytes.Buffer
+	if err := allocation.EncodeInstance(&file, inst); err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.db.InsertRun(ctx, run, inst, kept)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []postgres.Assignment
-	if err := b.db.RunAssignments(ctx, r.ID, func(a postgres.Assignment) error { got = append(got, a); return nil }); err != nil {
-		t.Fatal(err)
+	if f, err := b.db.RunFile(ctx, r.ID, false); err != nil || !bytes.Equal(f, file.Bytes()) {
+		t.Errorf("instance file = %.40q (%d bytes), %v; want the %d bytes the engine writes", f, len(f), err, file.Len())
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("lines read back:\n%+v\nwant\n%+v", got, want)
-	}
-	if f, err := b.db.RunFile(ctx, r.ID, false); err != nil || string(f) != `{"level":"mg5"}` {
-		t.Errorf("instance file = %q, %v", f, err)
-	}
-
-	runs := func() (n int) {
-		b.sql.GetContext(ctx, &n, `SELECT count(*) FROM placement_runs`)
-		return n
+	if got, err := b.db.RunKept(ctx, r.ID); err != nil || !slices.EqualFunc(got, kept, func(x, y postgres.Assignment) bool {
+		return x.ApplicationID == y.ApplicationID && x.Pseudonym == y.Pseudonym && x.School == y.School && x.ChoiceRank == y.ChoiceRank &&
+			x.Via == y.Via && x.Lottery == y.Lottery
+	}) {
+		t.Errorf("kept = %+v, %v; want %+v", got, err, kept)
 	}
 	lines := func() (n int) {
-		b.sql.GetContext(ctx, &n, `SELECT count(*) FROM placement_assignments`)
+		b.sql.GetContext(ctx, &n, `SELECT count(*) FROM placement_assignments WHERE run_id = $1`, r.ID)
 		return n
 	}
-	runsBefore, linesBefore := runs(), lines()
-	stop := errors.New("stopped half-way")
-	_, err = b.db.InsertRun(ctx, run, `{}`, nil, func(yield func(postgres.Assignment) error) error {
-		for _, l := range want[:3] {
-			if err := yield(l); err != nil {
-				return err
+	each := func(ls []postgres.Assignment, fail error) func(yield func(postgres.Assignment) error) error {
+		return func(yield func(postgres.Assignment) error) error {
+			for _, l := range ls {
+				if err := yield(l); err != nil {
+					return err
+				}
 			}
+			return fail
 		}
-		return stop
-	})
-	if !errors.Is(err, stop) {
+	}
+	p := postgres.Publication{Actor: city, Allowed: []enrollment.Status{enrollment.StatusAccepted}}
+	stop := errors.New("stopped half-way")
+	p.Lines = each(want[:3], stop)
+	if _, err := b.db.Publish(ctx, r.ID, p, nil); !errors.Is(err, stop) {
 		t.Errorf("a failure while writing the lines: %v", err)
 	}
 	bad := want[0]
 	bad.ApplicationID = "not-a-uuid"
-	if _, err = b.db.InsertRun(ctx, run, `{}`, nil, func(yield func(postgres.Assignment) error) error {
-		return yield(bad)
-	}); err == nil {
-		t.Error("a line the server refuses stored a run")
+	p.Lines = each([]postgres.Assignment{bad}, nil)
+	if _, err := b.db.Publish(ctx, r.ID, p, nil); err == nil {
+		t.Error("a line the server refuses published a run")
 	}
-	if runs() != runsBefore || lines() != linesBefore {
-		t.Errorf("failed runs left %d runs and %d lines, want %d and %d", runs(), lines(), runsBefore, linesBefore)
+	if n := lines(); n != 0 {
+		t.Errorf("failed publishes left %d lines", n)
+	}
+	if got, _ := b.db.Run(ctx, r.ID); got.Status != postgres.RunPreview {
+		t.Errorf("after failed publishes the run is %s", got.Status)
+	}
+
+	p.Lines = each(want, nil)
+	if _, err := b.db.Publish(ctx, r.ID, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := b.sql.QueryxContext(ctx, `SELECT application_id, pseudonym, COALESCE(school_code, ''), choice_rank, via,
+    COALESCE(distance_km, 0), lottery, explanations FROM placement_assignments WHERE run_id = $1 ORDER BY pseudonym`, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []postgres.Assignment
+	for rows.Next() {
+		var a postgres.Assignment
+		var expl string
+		if err := rows.Scan(&a.ApplicationID, &a.Pseudonym, &a.School, &a.ChoiceRank, &a.Via, &a.DistanceKm, &a.Lottery, &expl); err != nil {
+			t.Fatal(err)
+		}
+		if expl != "[]" {
+			a.Explanations = []byte(expl)
+		}
+		got = append(got, a)
+	}
+	if !slices.EqualFunc(got, want, func(x, y postgres.Assignment) bool {
+		return x.ApplicationID == y.ApplicationID && x.Pseudonym == y.Pseudonym && x.School == y.School && x.ChoiceRank == y.ChoiceRank &&
+			x.Via == y.Via && x.DistanceKm == y.DistanceKm && x.Lottery == y.Lottery && string(x.Explanations) == string(y.Explanations)
+	}) {
+		t.Errorf("lines read back:\n%+v\nwant\n%+v", got, want)
 	}
 }
 

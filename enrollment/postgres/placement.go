@@ -1,9 +1,9 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/tuyensinh/tuyensinh/allocation"
 	"github.com/tuyensinh/tuyensinh/enrollment"
 )
 
@@ -172,15 +173,18 @@ type Applicant struct {
 	PlacedSchool string
 }
 
-// qApplicants reads the choices as one space-separated text (school codes
-// hold no spaces): parsing 150,000 arrays in the client took longer than
-// placing the children. The school of an application's published run is
-// looked up only for the applications that have one.
+// qApplicants reads each application as one line of tab-separated
+// fields, the choices space-separated within theirs (codes, wards and
+// groups hold neither): the client then keeps one string a child, every
+// field a part of it, where a column each cost a string each, and reading
+// 150,000 rows took longer than placing the children. The school of an
+// application's published run is looked up only for the applications
+// that have one.
 const qApplicants = `
-SELECT a.id, a.tracking_code, a.status, array_to_string(a.choices, ' '), a.permanent_ward, a.permanent_group,
-    a.current_ward, a.current_group, a.priority_group, COALESCE(a.placed_run_id, 0),
+SELECT concat_ws(E'\t', a.id, a.tracking_code, a.status, array_to_string(a.choices, ' '), a.permanent_ward,
+    a.permanent_group, a.current_ward, a.current_group, a.priority_group, COALESCE(a.placed_run_id, 0),
     CASE WHEN a.placed_run_id IS NULL THEN '' ELSE COALESCE((SELECT pa.school_code FROM placement_assignments pa
-        WHERE pa.run_id = a.placed_run_id AND pa.application_id = a.id), '') END
+        WHERE pa.run_id = a.placed_run_id AND pa.application_id = a.id), '') END)
 FROM applications a
 WHERE a.level = $1 AND a.school_year = $2 AND a.status = ANY($3)`
 
@@ -198,14 +202,44 @@ func (d *DB) PlacementApplicants(ctx context.Context, level string, year int, st
 	}
 	defer rows.Close()
 	var out []Applicant
-	var choices string
+	// The choices of all share one array, three a child as a rule.
+	var choices []string
+	var raw sql.RawBytes
+	var f [11]string
 	for rows.Next() {
-		var a Applicant
-		if err := rows.Scan(&a.ID, &a.TrackingCode, &a.Status, &choices, &a.PermanentWard, &a.PermanentGroup,
-			&a.CurrentWard, &a.CurrentGroup, &a.PriorityGroup, &a.PlacedRunID, &a.PlacedSchool); err != nil {
+		if err := rows.Scan(&raw); err != nil {
 			return nil, err
 		}
-		a.Choices = strings.Fields(choices)
+		line := string(raw)
+		n := 0
+		for n < len(f)-1 {
+			i := strings.IndexByte(line, '\t')
+			if i < 0 {
+				break
+			}
+			f[n], line = line[:i], line[i+1:]
+			n++
+		}
+		f[n] = line
+		if n != len(f)-1 {
+			return nil, fmt.Errorf("applicant line of %d fields, want %d", n+1, len(f))
+		}
+		a := Applicant{ID: f[0], TrackingCode: f[1], Status: enrollment.Status(f[2]), PermanentWard: f[4], PermanentGroup: f[5],
+			CurrentWard: f[6], CurrentGroup: f[7], PlacedSchool: f[10]}
+		if a.PriorityGroup, err = strconv.Atoi(f[8]); err != nil {
+			return nil, fmt.Errorf("priority group: %w", err)
+		}
+		if a.PlacedRunID, err = strconv.ParseInt(f[9], 10, 64); err != nil {
+			return nil, fmt.Errorf("placed run: %w", err)
+		}
+		if cap(choices)-len(choices) < 8 {
+			choices = make([]string, 0, 3<<12)
+		}
+		start := len(choices)
+		for c := range strings.FieldsSeq(f[3]) {
+			choices = append(choices, c)
+		}
+		a.Choices = choices[start:len(choices):len(choices)]
 		out = append(out, a)
 	}
 	return out, rows.Err()
@@ -247,178 +281,123 @@ type Assignment struct {
 	Via           string
 	DistanceKm    float64
 	Lottery       string
+	// Explanations are the engine's (a JSON array), written at
+	// publishing.
+	Explanations []byte
 }
 
 const runColumns = `id, level, school_year, round, mechanism, include, scope, status, seed_commitment, stats, confirm_by,
     created_by, created_at, published_by, published_at`
 
-// The files are JSON (UTF-8) and travel as text, turned into bytes by
-// the server: a bytea parameter travels hex-encoded, twice its size, and
-// encoding and decoding tens of megabytes cost more than placing them.
+// The instance travels in its compact form (snapshot.go); the result
+// file, kept from publishing on, as text turned into bytes by the server:
+// a bytea parameter travels hex-encoded, twice its size, and encoding and
+// decoding tens of megabytes cost more than placing them.
 const qInsertRun = `
-INSERT INTO placement_runs (level, school_year, round, mechanism, include, scope, seed_commitment, instance, result, stats,
-    confirm_by, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, convert_to($8, 'UTF8'), convert_to($9, 'UTF8'), $10, $11, $12)
+INSERT INTO placement_runs (level, school_year, round, mechanism, include, scope, seed_commitment, instance,
+    instance_encoding, kept, stats, confirm_by, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'compact', $9, $10, $11, $12)
 RETURNING ` + runColumns
 
-// The explanations are left to their default, []: a preview has none
-// (see package placement), and publishing writes them.
-const qCopyAssignments = `copy placement_assignments (run_id, application_id, pseudonym, school_code, choice_rank, via,
-    distance_km, lottery) from stdin`
+// keptLine is a kept child's line as placement_runs.kept holds it.
+type keptLine struct {
+	ApplicationID string `json:"application_id"`
+	Pseudonym     string `json:"pseudonym"`
+	School        string `json:"school"`
+	ChoiceRank    int    `json:"choice_rank"`
+	Lottery       string `json:"lottery"`
+}
 
-// InsertRun stores a run (a preview), its instance file (JSON text), its result file
-// when given (nil: kept NULL until publishing) and, by COPY, its
-// assignments, which each calls yield with in turn, all in one
-// transaction. It returns the run as stored.
-func (d *DB) InsertRun(ctx context.Context, r Run, instance string, result []byte, each func(yield func(Assignment) error) error) (_ Run, err error) {
+// InsertRun stores a run, a preview: its row, its instance (in the compact
+// form of snapshot.go) and, for a later round, the lines of the children
+// who keep their school (Via "kept"). The other children's lines are
+// written by Publish; until then they are a function of the instance. A
+// preview is derived data an officer makes again at will: its commit does
+// not wait for the disk. A crash in the next fraction of a second may lose
+// the whole run, never half of it; publishing commits durably as ever. It
+// returns the run as stored.
+func (d *DB) InsertRun(ctx context.Context, r Run, inst *allocation.Instance, kept []Assignment) (_ Run, err error) {
 	defer wrap(&err, "insert run %s/%d round %d", r.Level, r.SchoolYear, r.Round)
-	// One connection of our own: the lines go to the driver's COPY stream
-	// as raw text (copyLines), inside the transaction begun on it. Inserts
-	// at read committed meet no serialization failure: no retry is needed.
-	conn, err := d.db.Connx(ctx)
+	compact, err := encodeCompact(nil, inst)
 	if err != nil {
-		return Run{}, err
+		return Run{}, fmt.Errorf("instance: %w", err)
 	}
-	defer conn.Close()
-	tx, err := conn.BeginTxx(ctx, nil)
+	lines := make([]keptLine, len(kept))
+	for i, k := range kept {
+		lines[i] = keptLine{ApplicationID: k.ApplicationID, Pseudonym: k.Pseudonym, School: k.School, ChoiceRank: k.ChoiceRank, Lottery: k.Lottery}
+	}
+	keptJSON, err := json.Marshal(lines)
 	if err != nil {
-		return Run{}, fmt.Errorf("begin: %w", err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = tx.Rollback()
-		}
-	}()
-	// A preview is derived data an officer makes again at will: its
-	// commit does not wait for the disk (tens of megabytes of WAL). A
-	// crash in the next fraction of a second may lose the whole run,
-	// never half of it; publishing commits durably as ever.
-	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-		return Run{}, err
-	}
-	var res any
-	if result != nil {
-		res = string(result)
+		return Run{}, fmt.Errorf("kept: %w", err)
 	}
 	var out Run
-	if err := tx.GetContext(ctx, &out, qInsertRun, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope,
-		r.SeedCommitment, instance, res, []byte(r.Stats), r.ConfirmBy, r.CreatedBy); err != nil {
-		return Run{}, err
+	err = d.Transact(ctx, 0, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &out, qInsertRun, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope,
+			r.SeedCommitment, compact, keptJSON, []byte(r.Stats), r.ConfirmBy, r.CreatedBy)
+	})
+	return out, err
+}
+
+// RunKept returns the lines of the children a run of a later round keeps
+// in their school, by pseudonym.
+func (d *DB) RunKept(ctx context.Context, id int64) (_ []Assignment, err error) {
+	defer wrap(&err, "kept of run %d", id)
+	var b []byte
+	err = d.db.QueryRowContext(ctx, `SELECT kept FROM placement_runs WHERE id = $1`, id).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNoRun
 	}
-	if err := copyLines(ctx, conn, out.ID, each); err != nil {
-		return Run{}, fmt.Errorf("copy assignments: %w", err)
+	if err != nil {
+		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		return Run{}, fmt.Errorf("commit: %w", err)
+	var lines []keptLine
+	if err := json.Unmarshal(b, &lines); err != nil {
+		return nil, err
 	}
-	committed = true
+	out := make([]Assignment, len(lines))
+	for i, k := range lines {
+		out[i] = Assignment{ApplicationID: k.ApplicationID, Pseudonym: k.Pseudonym, School: k.School, ChoiceRank: k.ChoiceRank,
+			Via: "kept", Lottery: k.Lottery}
+	}
 	return out, nil
 }
 
-// copyData is lib/pq's COPY statement taking raw lines of COPY's text
-// format.
-type copyData interface {
-	CopyData(ctx context.Context, line string) (driver.Result, error)
-}
+// The lines of a run, written when it is published.
+const qCopyAssignments = `copy placement_assignments (run_id, application_id, pseudonym, school_code, choice_rank, via,
+    distance_km, lottery, explanations) from stdin`
 
-// copyLines writes a run's lines into placement_assignments by COPY on
-// conn (in its transaction), formatted here in COPY's text format and
-// handed to the driver 64 kB at a time: through database/sql, each line's
-// eight values were checked and converted one by one, which cost more
-// than placing the children.
-func copyLines(ctx context.Context, conn *sqlx.Conn, id int64, each func(yield func(Assignment) error) error) error {
-	return conn.Raw(func(dc any) error {
-		pc, ok := dc.(driver.ConnPrepareContext)
-		if !ok {
-			return fmt.Errorf("driver %T cannot prepare a COPY", dc)
+// copyLines writes a run's lines into placement_assignments by COPY in tx.
+func copyLines(ctx context.Context, tx *sqlx.Tx, id int64, each func(yield func(Assignment) error) error) error {
+	stmt, err := tx.PrepareContext(ctx, qCopyAssignments)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	err = each(func(a Assignment) error {
+		var school, distance any
+		if a.School != "" {
+			school = a.School
 		}
-		st, err := pc.PrepareContext(ctx, qCopyAssignments)
-		if err != nil {
-			return err
+		if a.Via == "administrative" {
+			distance = a.DistanceKm
 		}
-		defer st.Close()
-		cd, ok := st.(copyData)
-		if !ok {
-			return fmt.Errorf("driver statement %T takes no raw COPY lines", st)
+		expl := "[]"
+		if len(a.Explanations) > 0 {
+			expl = string(a.Explanations)
 		}
-		buf := make([]byte, 0, 1<<16+512)
-		flush := func() error {
-			if len(buf) == 0 {
-				return nil
-			}
-			// CopyData ends the text with a newline itself.
-			_, err := cd.CopyData(ctx, string(buf[:len(buf)-1]))
-			buf = buf[:0]
-			return err
-		}
-		err = each(func(a Assignment) error {
-			buf = appendLine(buf, id, &a)
-			if len(buf) >= 1<<16 {
-				return flush()
-			}
-			return nil
-		})
-		if err == nil {
-			err = flush()
-		}
-		if err != nil {
-			return err
-		}
-		// Ends the COPY and reports what the server refused. lib/pq's COPY
-		// statement has no ExecContext: Exec without values is how it ends.
-		//lint:ignore SA1019 the only way lib/pq ends a COPY
-		_, err = st.Exec(nil)
+		_, err := stmt.ExecContext(ctx, id, a.ApplicationID, a.Pseudonym, school, a.ChoiceRank, a.Via, distance, a.Lottery, expl)
 		return err
 	})
-}
-
-// appendLine appends a's line of COPY text format (columns as in
-// qCopyAssignments), ending in a newline.
-func appendLine(b []byte, id int64, a *Assignment) []byte {
-	b = strconv.AppendInt(b, id, 10)
-	b = append(b, '\t')
-	b = appendCopyText(b, a.ApplicationID)
-	b = append(b, '\t')
-	b = appendCopyText(b, a.Pseudonym)
-	b = append(b, '\t')
-	if a.School == "" {
-		b = append(b, `\N`...)
-	} else {
-		b = appendCopyText(b, a.School)
+	if err == nil {
+		_, err = stmt.ExecContext(ctx)
 	}
-	b = append(b, '\t')
-	b = strconv.AppendInt(b, int64(a.ChoiceRank), 10)
-	b = append(b, '\t')
-	b = appendCopyText(b, a.Via)
-	b = append(b, '\t')
-	if a.Via == "administrative" {
-		b = strconv.AppendFloat(b, a.DistanceKm, 'g', -1, 64)
-	} else {
-		b = append(b, `\N`...)
+	if err == nil {
+		err = stmt.Close()
 	}
-	b = append(b, '\t')
-	b = appendCopyText(b, a.Lottery)
-	return append(b, '\n')
-}
-
-// appendCopyText appends s escaped for COPY's text format.
-func appendCopyText(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			b = append(b, `\\`...)
-		case '\t':
-			b = append(b, `\t`...)
-		case '\n':
-			b = append(b, `\n`...)
-		case '\r':
-			b = append(b, `\r`...)
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
+	return err
 }
 
 // ErrNoRun is the answer for a run that does not exist (or that the
@@ -451,59 +430,53 @@ WHERE ($1 = '' OR level = $1) AND ($2 = 0 OR school_year = $2) ORDER BY id`
 // (result true), as the engine reads and writes them. A preview's result
 // file is nil: it is kept from publishing on.
 func (d *DB) RunFile(ctx context.Context, id int64, result bool) (_ []byte, err error) {
-	defer wrap(&err, "run %d file", id)
-	// As text, for the reason given at qInsertRun.
-	q := `SELECT convert_from(instance, 'UTF8') FROM placement_runs WHERE id = $1`
 	if result {
-		q = `SELECT convert_from(result, 'UTF8') FROM placement_runs WHERE id = $1`
+		defer wrap(&err, "run %d result file", id)
+		// As text, for the reason given at qInsertRun.
+		var b []byte
+		err = d.db.QueryRowContext(ctx, `SELECT convert_from(result, 'UTF8') FROM placement_runs WHERE id = $1`, id).Scan(&b)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNoRun
+		}
+		return b, err
 	}
-	var b []byte
-	err = d.db.QueryRowContext(ctx, q, id).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNoRun
+	b, encoding, err := d.runInstance(ctx, id)
+	if err != nil || encoding == "identity" {
+		return b, err
 	}
-	return b, err
-}
-
-// RunAssignments calls fn with each assignment of a run in the order of
-// its pseudonyms.
-func (d *DB) RunAssignments(ctx context.Context, id int64, fn func(Assignment) error) (err error) {
-	defer wrap(&err, "assignments of run %d", id)
-	const q = `
-SELECT application_id, pseudonym, COALESCE(school_code, ''), choice_rank, via, COALESCE(distance_km, 0), lottery
-FROM placement_assignments WHERE run_id = $1 ORDER BY pseudonym`
-	rows, err := d.db.QueryContext(ctx, q, id)
+	defer wrap(&err, "run %d instance file", id)
+	inst, err := decodeCompact(b)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var a Assignment
-		if err := rows.Scan(&a.ApplicationID, &a.Pseudonym, &a.School, &a.ChoiceRank, &a.Via, &a.DistanceKm, &a.Lottery); err != nil {
-			return err
-		}
-		if err := fn(a); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	var out bytes.Buffer
+	out.Grow(256 * len(inst.Students))
+	err = allocation.EncodeInstance(&out, inst)
+	return out.Bytes(), err
 }
 
-// Differences counts the applications whose school differs between the
-// runs (or that some of the runs leave out), and returns up to sample of
-// their pseudonyms, smallest first.
-func (d *DB) Differences(ctx context.Context, ids []int64, sample int) (count int, pseudonyms []string, err error) {
-	defer wrap(&err, "differences of runs %v", ids)
-	const q = `
-WITH diff AS (
-    SELECT min(pseudonym) AS pseudonym FROM placement_assignments WHERE run_id = ANY($1)
-    GROUP BY application_id
-    HAVING count(*) < $2 OR count(DISTINCT COALESCE(school_code, '')) > 1
-)
-SELECT (SELECT count(*) FROM diff), COALESCE((SELECT array_agg(pseudonym) FROM (SELECT pseudonym FROM diff ORDER BY pseudonym LIMIT $3) s), '{}')`
-	var sampled pq.StringArray
-	err = d.db.QueryRowContext(ctx, q, pq.Int64Array(ids), len(ids), sample).Scan(&count, &sampled)
-	return count, []string(sampled), err
+// RunInstance returns a run's instance.
+func (d *DB) RunInstance(ctx context.Context, id int64) (_ *allocation.Instance, err error) {
+	b, encoding, err := d.runInstance(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer wrap(&err, "run %d instance", id)
+	if encoding == "identity" {
+		return allocation.Decode(b)
+	}
+	return decodeCompact(b)
+}
+
+// runInstance returns a run's instance as stored, and its encoding.
+func (d *DB) runInstance(ctx context.Context, id int64) (_ []byte, encoding string, err error) {
+	defer wrap(&err, "run %d instance", id)
+	var b []byte
+	err = d.db.QueryRowContext(ctx, `SELECT instance, instance_encoding FROM placement_runs WHERE id = $1`, id).Scan(&b, &encoding)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", ErrNoRun
+	}
+	return b, encoding, err
 }
 
 // Publication is what publishing a run does besides marking it: who
@@ -518,11 +491,11 @@ type Publication struct {
 	// placed and unconfirmed after the deadline; MissedReason is why.
 	Missed       []string
 	MissedReason string
-	// Result is the run's result file, kept from now on; Explanations
-	// calls yield with the explanations (a JSON array) of each child of
-	// the run who has any, by pseudonym.
-	Result       []byte
-	Explanations func(yield func(pseudonym string, explanations []byte) error) error
+	// Result is the run's result file, kept from now on; Lines calls
+	// yield with each child's line of the run, explanations included,
+	// kept children too.
+	Result []byte
+	Lines  func(yield func(Assignment) error) error
 }
 
 // ErrPublished is the answer to publishing a level, year and round that
@@ -564,12 +537,8 @@ FROM placement_assignments pa WHERE pa.run_id = $1 AND pa.application_id = a.id 
 	qMissedEvents = `
 INSERT INTO application_events (application_id, status, actor, actor_role, from_status, to_status, reason)
 SELECT id, 'declined', $2, $3, 'placed', 'declined', $4 FROM applications WHERE id = ANY($1)`
-	qMissed     = `UPDATE applications SET status = 'declined', status_reason = $2 WHERE id = ANY($1)`
-	qMarkRun    = `UPDATE placement_runs SET status = 'published', published_by = $2, published_at = now(), result = convert_to($3, 'UTF8') WHERE id = $1`
-	qExplTemp   = `CREATE TEMPORARY TABLE IF NOT EXISTS incoming_explanations (pseudonym text, explanations jsonb) ON COMMIT DELETE ROWS`
-	qExplCopy   = `copy incoming_explanations (pseudonym, explanations) from stdin`
-	qExplUpdate = `UPDATE placement_assignments pa SET explanations = e.explanations FROM incoming_explanations e
-WHERE pa.run_id = $1 AND pa.pseudonym = e.pseudonym`
+	qMissed      = `UPDATE applications SET status = 'declined', status_reason = $2 WHERE id = ANY($1)`
+	qMarkRun     = `UPDATE placement_runs SET status = 'published', published_by = $2, published_at = now(), result = convert_to($3, 'UTF8') WHERE id = $1`
 	qRevealSeed  = `UPDATE placement_seeds SET revealed_at = now() WHERE level = $1 AND school_year = $2 AND revealed_at IS NULL`
 	publishEvent = "Kết quả phân tuyến đã công bố (lượt %d) / placement published (run %d)"
 )
@@ -614,6 +583,9 @@ func (d *DB) Publish(ctx context.Context, id int64, p Publication, check func(Ru
 		if n > 0 {
 			return ErrPublished
 		}
+		if err := copyLines(ctx, tx, id, p.Lines); err != nil {
+			return fmt.Errorf("lines: %w", err)
+		}
 		allowed := make([]string, len(p.Allowed))
 		for i, s := range p.Allowed {
 			allowed[i] = string(s)
@@ -630,11 +602,6 @@ func (d *DB) Publish(ctx context.Context, id int64, p Publication, check func(Ru
 			}
 			if n > 0 {
 				return errChanged(n)
-			}
-		}
-		if p.Explanations != nil {
-			if err := copyExplanations(ctx, tx, id, p.Explanations); err != nil {
-				return err
 			}
 		}
 		actor, role := p.Actor.Name, string(p.Actor.Role)
@@ -663,36 +630,6 @@ func (d *DB) Publish(ctx context.Context, id int64, p Publication, check func(Ru
 	return r, err
 }
 
-// copyExplanations writes the explanations of a run's children: COPY into
-// a temporary table, then one UPDATE.
-func copyExplanations(ctx context.Context, tx *sqlx.Tx, id int64, each func(yield func(string, []byte) error) error) error {
-	if _, err := tx.ExecContext(ctx, qExplTemp); err != nil {
-		return fmt.Errorf("explanations: %w", err)
-	}
-	stmt, err := tx.PrepareContext(ctx, qExplCopy)
-	if err != nil {
-		return fmt.Errorf("explanations: %w", err)
-	}
-	defer stmt.Close()
-	err = each(func(p string, e []byte) error {
-		_, err := stmt.ExecContext(ctx, p, string(e))
-		return err
-	})
-	if err == nil {
-		_, err = stmt.ExecContext(ctx)
-	}
-	if err == nil {
-		err = stmt.Close()
-	}
-	if err == nil {
-		_, err = tx.ExecContext(ctx, qExplUpdate, id)
-	}
-	if err != nil {
-		return fmt.Errorf("explanations: %w", err)
-	}
-	return nil
-}
-
 // PublishedRun returns the published run of a level, year and round, or
 // ErrNoRun.
 func (d *DB) PublishedRun(ctx context.Context, level string, year, round int) (_ Run, err error) {
@@ -716,4 +653,23 @@ func (d *DB) WindowConfirmBy(ctx context.Context, level string, year int) (_ *ti
 		return nil, nil
 	}
 	return t, err
+}
+
+// ApplicationCodes calls fn with the id and tracking code of every
+// application of a level and year.
+func (d *DB) ApplicationCodes(ctx context.Context, level string, year int, fn func(id, code string)) (err error) {
+	defer wrap(&err, "application codes %s/%d", level, year)
+	rows, err := d.db.QueryContext(ctx, `SELECT id, tracking_code FROM applications WHERE level = $1 AND school_year = $2`, level, year)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var id, code string
+	for rows.Next() {
+		if err := rows.Scan(&id, &code); err != nil {
+			return err
+		}
+		fn(id, code)
+	}
+	return rows.Err()
 }
