@@ -42,6 +42,7 @@ package placement
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -138,6 +139,8 @@ func appendPseudonym(dst, buf []byte, level enrollment.Level, year int, tracking
 	d := sha256.Sum256(buf)
 	return hex.AppendEncode(dst, d[:])
 }
+
+const hexDigits = "0123456789abcdef"
 
 // Commitment is the public commitment to a seed: its hex SHA-256.
 func Commitment(seed string) string {
@@ -319,6 +322,10 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 	taken := make([]int, len(offers))
 	pastDeadline := snap.Deadline != nil && now.After(*snap.Deadline)
 	type student struct {
+		// key is the pseudonym's first 16 hex digits as a number: they
+		// order the students as the pseudonyms do, at the cost of a
+		// number comparison, but where two agree.
+		key       uint64
 		pseudonym string
 		at        int
 		app       *postgres.Applicant
@@ -359,7 +366,11 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 			}
 			continue
 		}
-		students = append(students, student{at: p, app: a})
+		var key uint64
+		for _, c := range names[p : p+16] {
+			key = key<<4 | uint64(strings.IndexByte(hexDigits, c))
+		}
+		students = append(students, student{key: key, at: p, app: a})
 	}
 	all := string(names)
 	for i := range students {
@@ -368,7 +379,23 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 	for k := range inst.Schools {
 		inst.Schools[k].Quota = max(0, inst.Schools[k].Quota-taken[k])
 	}
-	slices.SortFunc(students, func(a, b student) int { return strings.Compare(a.pseudonym, b.pseudonym) })
+	slices.SortFunc(students, func(a, b student) int {
+		if c := cmp.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.pseudonym, b.pseudonym)
+	})
+	// The pseudonyms again, in their order: whatever reads the students
+	// one after another (the engine's lottery, the files) then reads
+	// their names one after another too.
+	names = names[:0]
+	for _, st := range students {
+		names = append(names, st.pseudonym...)
+	}
+	all = string(names)
+	for i := range students {
+		students[i].pseudonym = all[i*2*sha256.Size : (i+1)*2*sha256.Size]
+	}
 	slices.SortFunc(snap.Kept, func(a, b postgres.Assignment) int { return strings.Compare(a.Pseudonym, b.Pseudonym) })
 	slices.Sort(snap.Missed)
 
