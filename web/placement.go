@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/labstack/echo/v4"
@@ -242,12 +244,28 @@ func (s *server) createRun(c echo.Context) error {
 	return c.JSON(http.StatusCreated, r)
 }
 
+// longWorkTime is how long a placement run or a publishing may take: a
+// city of a million children takes tens of seconds to place and store,
+// and a minute or two to publish, past the server's write timeout.
+const longWorkTime = 10 * time.Minute
+
+// longWork gives the request c up to longWorkTime to answer, and returns
+// the context to do the work in: once begun, it is finished (or given up
+// as a whole) even if the officer closes the page, as one transaction
+// either way.
+func longWork(c echo.Context) (context.Context, context.CancelFunc) {
+	_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Now().Add(longWorkTime))
+	return context.WithTimeout(context.WithoutCancel(c.Request().Context()), longWorkTime)
+}
+
 // createRunAs makes a preview run of b as u (a placer), in u's scope:
 // for the API and the runs page.
 func (s *server) createRunAs(c echo.Context, u staff.User, b runBody) (postgres.Run, error) {
 	req := placement.Request{Level: b.Level, SchoolYear: b.SchoolYear, Round: b.Round, Mechanism: b.Mechanism,
 		Include: b.Include, Scope: scopeOf(u), Actor: actorOf(u)}
-	r, err := placement.Run(c.Request().Context(), s.DB, req, s.NowFunc())
+	ctx, cancel := longWork(c)
+	defer cancel()
+	r, err := placement.Run(ctx, s.DB, req, s.NowFunc())
 	if err != nil {
 		return postgres.Run{}, s.storeError(err, "placement run not made")
 	}
@@ -345,7 +363,9 @@ func (s *server) publishRun(c echo.Context) error {
 // publishAs publishes run r, which u may see, as u: for the API and the
 // run's confirmation page.
 func (s *server) publishAs(c echo.Context, u staff.User, r postgres.Run) (postgres.Run, error) {
-	r, err := placement.Publish(c.Request().Context(), s.DB, r.ID, actorOf(u), nil)
+	ctx, cancel := longWork(c)
+	defer cancel()
+	r, err := placement.Publish(ctx, s.DB, r.ID, actorOf(u), nil)
 	if err != nil {
 		return postgres.Run{}, s.storeError(err, "run not published")
 	}
