@@ -18,8 +18,9 @@
 # profile, naive direct-insert intake (INTAKE_MODE=direct), backpressure
 # (low INTAKE_CEILING, workers off), drain rate (N queued with workers off,
 # then `tuyensinh worker`), memory (BENCH_MEMORY_N registrations, server
-# RSS), the placement benchmarks (./allocation), and a placement run on
-# the database against the engine alone (BenchmarkRun, ./enrollment/placement).
+# RSS), the placement benchmarks (./allocation), a placement run on
+# the database against the engine alone (BenchmarkRun, ./enrollment/placement),
+# and the drain's batches against a plain COPY (BenchmarkDrain, ./enrollment/postgres).
 #
 # Knobs: BENCH_QUICK=1 (short runs, 100k memory run), BENCH_DURATION (per
 # load phase, default 15s), BENCH_MEMORY_N (default 1000000), BENCH_DRAIN_N
@@ -502,6 +503,20 @@ if ! TUYENSINH_TEST_REQUIRE_SERVICES=1 TUYENSINH_TEST_DATABASE_URL="$(dburl post
 	say "placement run benchmark failed (see $WORK/placement-run.txt); not counted as a bench failure"
 fi
 
+# --- 8. The drain against a plain COPY --------------------------------------
+# BenchmarkDrain (enrollment/postgres): the worker's SaveBatch (batches of
+# 1,000, one worker and two as INTAKE_WORKERS defaults to) and a plain COPY
+# of the same 20,000 rows into a table of the same columns without indexes
+# or constraints, alternating, on the same PostgreSQL in one run. The
+# target (issue 11) is the drain at >= 0.5x the plain COPY.
+wait_quiet
+say "running the drain benchmark (./enrollment/postgres BenchmarkDrain: SaveBatch against a plain COPY)"
+if ! TUYENSINH_TEST_REQUIRE_SERVICES=1 TUYENSINH_TEST_DATABASE_URL="$(dburl postgres)" \
+	go test -run '^$' -bench '^BenchmarkDrain$/^(COPY|SaveBatch|SaveBatch2workers)(#[0-9]+)?$' -benchtime=3x -timeout 20m ./enrollment/postgres/ >"$WORK/drain-copy.txt" 2>&1; then
+	echo "FAILED" >>"$WORK/drain-copy.txt"
+	say "drain benchmark failed (see $WORK/drain-copy.txt); not counted as a bench failure"
+fi
+
 # --- The table ------------------------------------------------------------
 cat /proc/loadavg >"$WORK/loadavg.end"
 printf '{"quick": %s, "duration": "%s", "connections": %d, "ceiling": %d, "seconds": %d, "nproc": %d, "go": "%s", "loadavg_start": "%s", "loadavg_end": "%s"}\n' \
@@ -522,6 +537,25 @@ if grep -q '^BenchmarkRun' "$WORK/placement-run.txt" 2>/dev/null; then
 			$1, v["load_ms"], v["place_ms"], v["store_ms"], v["engine_ms"], v["x_engine"],
 			v["x_engine"] <= 3 ? "target met" : "target MISSED", v["heap_MB"]
 	}' "$WORK/placement-run.txt"
+fi
+if grep -q '^BenchmarkDrain/' "$WORK/drain-copy.txt" 2>/dev/null; then
+	echo
+	echo "The drain against a plain COPY of the same rows (BenchmarkDrain, medians; target: drain >= 0.5x COPY):"
+	awk '/^BenchmarkDrain\// {
+		name = $1; sub(/^BenchmarkDrain\//, "", name); sub(/-[0-9]+$/, "", name); sub(/#[0-9]+$/, "", name)
+		for (i = 3; i < NF; i++) if ($(i + 1) == "rows/s") v[name] = v[name] " " $i
+	}
+	function median(s,   a, n, i, j, t) {
+		n = split(s, a, " ")
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	END {
+		c = median(v["COPY"]); one = median(v["SaveBatch"]); two = median(v["SaveBatch2workers"])
+		printf "  plain COPY %8.0f rows/s\n", c
+		printf "  drain, one worker   %8.0f rows/s = %.2fx COPY (%s)\n", one, one / c, one / c >= 0.5 ? "target met" : "target MISSED"
+		printf "  drain, two workers  %8.0f rows/s = %.2fx COPY (%s)\n", two, two / c, two / c >= 0.5 ? "target met" : "target MISSED"
+	}' "$WORK/drain-copy.txt"
 fi
 if [ ${#FAILED[@]} -gt 0 ]; then
 	say "FAILED: ${FAILED[*]} (reports in $WORK)"
