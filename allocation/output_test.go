@@ -3,6 +3,7 @@ package allocation
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -158,4 +159,55 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 			t.Errorf("appendString(%q) = %s, want %s", s, got, want.String())
 		}
 	}
+}
+
+// TestWriteJSONWorkers checks that the result file is the same bytes
+// whether its students' lines are formatted on one goroutine or on
+// several, for a result of many chunks and one of a few students, and
+// that a write error stops WriteJSON with that error.
+func TestWriteJSONWorkers(t *testing.T) {
+	t.Parallel()
+	for name, inst := range map[string]*Instance{
+		"many chunks": Generate(GenConfig{Students: 5*assignmentChunk + 7, Schools: 40, Choices: 4, ScoredSchools: 5, Seed: 7}),
+		"one chunk":   Generate(GenConfig{Students: 30, Schools: 4, Choices: 3, Seed: 7}),
+	} {
+		r, err := Place(inst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		if err := r.writeJSON(&want, 1); err != nil {
+			t.Fatal(err)
+		}
+		for _, workers := range []int{2, 3, 8} {
+			var got bytes.Buffer
+			if err := r.writeJSON(&got, workers); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("%s: the file written with %d workers differs from the one written with one", name, workers)
+			}
+			for _, after := range []int{0, 1, want.Len() / 2, want.Len() - 1} {
+				w := &failingWriter{left: after}
+				if err := r.writeJSON(w, workers); err != errWriteFailed {
+					t.Fatalf("%s, %d workers, failing after %d bytes: error %v, want %v", name, workers, after, err, errWriteFailed)
+				}
+			}
+		}
+	}
+}
+
+var errWriteFailed = errors.New("disk full")
+
+// failingWriter takes left bytes, then fails.
+type failingWriter struct{ left int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		n := w.left
+		w.left = 0
+		return n, errWriteFailed
+	}
+	w.left -= len(p)
+	return len(p), nil
 }
