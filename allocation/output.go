@@ -153,12 +153,12 @@ func (e *errWriter) flush(b []byte, final bool) []byte {
 	return b[:0]
 }
 
-// plainTexts reports whether every explanation text is a plain string,
-// one that JSON holds as it is: valid UTF-8 without quotes, backslashes,
-// control characters or U+2028 and U+2029. The texts are made of fixed
-// words (plain; TestExplanationTextsPlain holds them to it), numbers,
-// lottery digits, the words of the priority rules and school ids, so they
-// are plain when the ids and the rules' words are. WriteJSON then copies
+// plainTexts reports whether every explanation text and note is a plain
+// string, one that JSON holds as it is: valid UTF-8 without quotes,
+// backslashes, control characters or U+2028 and U+2029. The texts are made
+// of fixed words (plain; TestExplanationTextsPlain and TestNoteTexts hold
+// them to it), numbers, lottery digits, the words of the priority rules
+// and school ids, so they are plain when the ids and the rules' words are. WriteJSON then copies
 // each text instead of escaping it rune by rune: most of them are
 // Vietnamese, and escaping them was a third of the time of writing a
 // city's result.
@@ -212,11 +212,11 @@ func (r *Result) appendAssignment(b []byte, i int, sc *scratch) []byte {
 		b = append(b, `,"distance_km":`...)
 		b = appendFloat(b, a.DistanceKm)
 	}
-	if vi, en := r.assignmentNote(i); vi != "" {
-		b = append(b, `,"vi":`...)
-		b = appendString(b, vi)
-		b = append(b, `,"en":`...)
-		b = appendString(b, en)
+	if a.Via == ViaAdministrative {
+		sc.vi, sc.en = r.appendAdministrativeNote(sc.vi[:0], sc.en[:0], i)
+		b = appendNote(b, sc.plain, sc.vi, sc.en)
+	} else if vi, en := r.unassignedNote(i); vi != "" {
+		b = appendNote(b, sc.plain, vi, en)
 	}
 	first := true
 	r.explanations(int32(i), &sc.e, func(e *Explanation, vi, en []byte) {
@@ -232,6 +232,22 @@ func (r *Result) appendAssignment(b []byte, i int, sc *scratch) []byte {
 		b = append(b, ']')
 	}
 	return append(b, '}')
+}
+
+// appendNote appends the note of a student's line; plain says its texts
+// need no escaping, as for the explanations (see plainTexts).
+func appendNote[T string | []byte](b []byte, plain bool, vi, en T) []byte {
+	if plain {
+		b = append(b, `,"vi":"`...)
+		b = append(b, vi...)
+		b = append(b, `","en":"`...)
+		b = append(b, en...)
+		return append(b, '"')
+	}
+	b = append(b, `,"vi":`...)
+	b = appendString(b, vi)
+	b = append(b, `,"en":`...)
+	return appendString(b, en)
 }
 
 // appendExplanation appends one explanation; plain says its texts need no

@@ -211,3 +211,59 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 	w.left -= len(p)
 	return len(p), nil
 }
+
+// TestNoteTexts checks that the note of every kind of student's line needs
+// no escaping in JSON when the school ids need none (WriteJSON then copies
+// it, see plainTexts), and that the file holds each line's note exactly,
+// copied or escaped.
+func TestNoteTexts(t *testing.T) {
+	t.Parallel()
+	off := notesInstance()
+	off.AdministrativePlacement = false
+	late := notesInstance() // a guaranteed child with a location, after the last free seat
+	late.Students = append(late.Students, Student{ID: "late", Choices: []string{"T1"}, Guaranteed: true, Location: &Location{Lat: 21.05, Lon: 105.86}})
+	odd := notesInstance()
+	for k := range odd.Schools {
+		odd.Schools[k].ID += "\"\u2028"
+	}
+	for k := range odd.Students {
+		for j := range odd.Students[k].Choices {
+			odd.Students[k].Choices[j] += "\"\u2028"
+		}
+	}
+	seen := map[string]bool{}
+	for name, inst := range map[string]*Instance{"notes": notesInstance(), "off": off, "late": late, "odd ids": odd} {
+		r, err := Place(inst)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var out bytes.Buffer
+		if err := r.WriteJSON(&out); err != nil {
+			t.Fatal(err)
+		}
+		var file struct{ Assignments []struct{ VI, EN string } }
+		if err := json.Unmarshal(out.Bytes(), &file); err != nil {
+			t.Fatalf("%s: the result file does not decode: %v", name, err)
+		}
+		for i, a := range file.Assignments {
+			vi, en := r.AssignmentNote(i)
+			if a.VI != vi || a.EN != en {
+				t.Errorf("%s: student %d's note in the file is %q / %q, want %q / %q", name, i, a.VI, a.EN, vi, en)
+			}
+			if vi == "" {
+				continue
+			}
+			kind := en
+			if r.Assignments[i].Via == ViaAdministrative {
+				kind = "administrative"
+			}
+			seen[kind] = true
+			if name != "odd ids" && (!isPlain(vi) || !isPlain(en)) {
+				t.Errorf("%s: note %q / %q needs escaping in JSON", name, vi, en)
+			}
+		}
+	}
+	if len(seen) != 4 {
+		t.Errorf("%d kinds of note among the instances, want 4: %v", len(seen), seen)
+	}
+}
