@@ -40,6 +40,12 @@ func FuzzDecode(f *testing.F) {
 	if data, err := os.ReadFile("testdata/ba-dinh-lop1.json"); err == nil {
 		f.Add(data)
 	}
+	// A file as EncodeInstance writes it, the form the fast decoder is
+	// tuned for.
+	var gen bytes.Buffer
+	if err := EncodeInstance(&gen, Generate(GenConfig{Students: 12, Schools: 3, Choices: 2, ScoredSchools: 1, Seed: 2})); err == nil {
+		f.Add(gen.Bytes())
+	}
 	for _, s := range []string{
 		`{"seed":"s"}`,
 		`{"seed":"s","mechanism":"boston","tie_break":"multiple","priority_rules":["dt1+group1","sibling"],
