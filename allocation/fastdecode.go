@@ -427,17 +427,28 @@ func (p *fastParser) object(unique bool, field func(key []byte) bool) bool {
 // The name is compared as it is written, which is the name itself when it
 // matches: one with an escape, or in another case, matches none and is
 // left to encoding/json, as in object.
-func (p *fastParser) member(names []string, from int) int {
+func (p *fastParser) member(names []memberName, from int) int {
 	if p.peek() != '"' {
 		return -1
 	}
 	d := p.data[p.pos+1:]
+	var w0, w1 uint64
+	if len(d) >= 16 {
+		w0, w1 = binary.LittleEndian.Uint64(d), binary.LittleEndian.Uint64(d[8:])
+	}
 	for range names {
 		if from >= len(names) {
 			from = 0
 		}
-		if n := names[from]; len(d) > len(n) && d[len(n)] == '"' && string(d[:len(n)]) == n {
-			p.pos += len(n) + 2
+		n := &names[from]
+		var match bool
+		if len(d) >= 16 {
+			match = w0&n.mask[0] == n.word[0] && w1&n.mask[1] == n.word[1]
+		} else {
+			match = len(d) >= len(n.quoted) && string(d[:len(n.quoted)]) == n.quoted
+		}
+		if match {
+			p.pos += 1 + len(n.quoted)
 			if !p.eat(':') {
 				return -1
 			}
@@ -446,6 +457,31 @@ func (p *fastParser) member(names []string, from int) int {
 		from++
 	}
 	return -1
+}
+
+// A memberName is a member name followed by its closing quote, also
+// packed into two words with masks, to be compared with the sixteen bytes
+// after an opening quote at once.
+type memberName struct {
+	quoted     string
+	word, mask [2]uint64
+}
+
+// memberNames packs names of up to fifteen bytes.
+func memberNames(names ...string) []memberName {
+	out := make([]memberName, len(names))
+	for k, name := range names {
+		n := &out[k]
+		n.quoted = name + `"`
+		if len(n.quoted) > 16 {
+			panic("allocation: member name too long: " + name)
+		}
+		for i := range len(n.quoted) {
+			n.word[i/8] |= uint64(n.quoted[i]) << (8 * (i % 8))
+			n.mask[i/8] |= 0xff << (8 * (i % 8))
+		}
+	}
+	return out
 }
 
 // array parses an array, calling elem for each element.
@@ -513,7 +549,7 @@ func (p *fastParser) strings(share bool) ([]string, bool) {
 }
 
 // locationNames are the member names of a location.
-var locationNames = []string{"lat", "lon"}
+var locationNames = memberNames("lat", "lon")
 
 // location parses a location into the parser's block of locations.
 func (p *fastParser) location() (*Location, bool) {
@@ -696,7 +732,7 @@ func cutIDs(students []Student, ids []byte, ends []int32) {
 
 // studentNames are the member names of a student, in the order
 // EncodeInstance writes them; the st bits below are 1 << index.
-var studentNames = []string{"id", "choices", "permanent_zone", "current_zone", "priority_group", "siblings_at", "guaranteed", "location"}
+var studentNames = memberNames("id", "choices", "permanent_zone", "current_zone", "priority_group", "siblings_at", "guaranteed", "location")
 
 // The fields of a student, as bits to tell a repeated one.
 const (
