@@ -3,7 +3,6 @@ package allocation
 import (
 	"math"
 	"strconv"
-	"strings"
 )
 
 // Reason says why a student was not admitted to a school it chose.
@@ -257,15 +256,33 @@ func appendENNumber(b []byte, f float64) []byte { return strconv.AppendFloat(b, 
 func (r *Result) AssignmentNote(i int) (vi, en string) { return r.assignmentNote(i) }
 
 func (r *Result) assignmentNote(i int) (vi, en string) {
+	if r.Assignments[i].Via == ViaAdministrative {
+		v, e := r.appendAdministrativeNote(nil, nil, i)
+		return string(v), string(e)
+	}
+	return r.unassignedNote(i)
+}
+
+// appendAdministrativeNote appends to vi and en the note of the student
+// at index i of Assignments, placed administratively.
+func (r *Result) appendAdministrativeNote(vi, en []byte, i int) ([]byte, []byte) {
+	a := &r.Assignments[i]
+	km := math.Round(a.DistanceKm*100) / 100
+	vi = append(vi, "Không trường nào trong các nguyện vọng còn chỗ cho con; vì con thuộc diện được bảo đảm chỗ học, con được điều tiết vào trường "...)
+	vi = append(append(vi, a.School...), ": trường gần nơi ở của con nhất (khoảng "...)
+	vi = append(appendVINumber(vi, km), " km) còn chỗ trống khi đến lượt con (lượt xét theo số bốc thăm)."...)
+	en = append(en, "None of the schools chosen had a seat for your child; as a child guaranteed a public place, your child was placed by the authority at school "...)
+	en = append(append(en, a.School...), ": the school nearest home (about "...)
+	en = append(appendENNumber(en, km), " km) that still had a free seat at your child's turn (turns follow the lottery numbers)."...)
+	return vi, en
+}
+
+// unassignedNote is assignmentNote for a student not placed
+// administratively.
+func (r *Result) unassignedNote(i int) (vi, en string) {
 	a := &r.Assignments[i]
 	s := &r.c.inst.Students[i]
-	km := strconv.FormatFloat(math.Round(a.DistanceKm*100)/100, 'f', -1, 64)
 	switch {
-	case a.Via == ViaAdministrative:
-		return "Không trường nào trong các nguyện vọng còn chỗ cho con; vì con thuộc diện được bảo đảm chỗ học, con được điều tiết vào trường " +
-				a.School + ": trường gần nơi ở của con nhất (khoảng " + strings.Replace(km, ".", ",", 1) + " km) còn chỗ trống khi đến lượt con (lượt xét theo số bốc thăm).",
-			"None of the schools chosen had a seat for your child; as a child guaranteed a public place, your child was placed by the authority at school " +
-				a.School + ": the school nearest home (about " + km + " km) that still had a free seat at your child's turn (turns follow the lottery numbers)."
 	case a.Via == ViaUnassigned && s.Guaranteed && !r.c.inst.AdministrativePlacement:
 		return "Con thuộc diện được bảo đảm chỗ học nhưng chưa có chỗ: lượt phân tuyến này không điều tiết; cơ quan quản lý sẽ xếp chỗ cho con.",
 			"Your child is guaranteed a public place but has no seat yet: this run does not place children administratively; the authority will place your child."

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
-	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -40,6 +39,11 @@ type fastParser struct {
 	// are cut from; locs the block of locations.
 	strs []string
 	locs []Location
+	// scoreIDs, scoreEnds and scoreVals gather a school's scores before
+	// its map is made; they serve one school after another.
+	scoreIDs  []byte
+	scoreEnds []int32
+	scoreVals []float64
 }
 
 // The blocks are allocated this many elements at a time: large enough
@@ -176,6 +180,8 @@ type interner struct {
 	long  map[string]string
 }
 
+// get returns the string of b. It may read bytes of b's array past its
+// end, within its capacity, and ignores them.
 func (t *interner) get(b []byte) string {
 	if len(b) == 0 {
 		return ""
@@ -192,8 +198,14 @@ func (t *interner) get(b []byte) string {
 		return s
 	}
 	var key uint64
-	for i, c := range b {
-		key |= uint64(c) << (8 * i)
+	if cap(b) >= 8 {
+		// b is a piece of the input: load eight bytes at once and keep
+		// those of b.
+		key = binary.LittleEndian.Uint64(b[:8]) & (math.MaxUint64 >> (64 - 8*len(b)))
+	} else {
+		for i, c := range b {
+			key |= uint64(c) << (8 * i)
+		}
 	}
 	if 4*(t.n+1) > 3*len(t.keys) {
 		t.grow()
@@ -409,6 +421,69 @@ func (p *fastParser) object(unique bool, field func(key []byte) bool) bool {
 	}
 }
 
+// member reads a member name and the colon after it and returns the
+// name's index in names, trying names[from] first (files list the members
+// in the same order, object after object), or -1 when it is none of them.
+// The name is compared as it is written, which is the name itself when it
+// matches: one with an escape, or in another case, matches none and is
+// left to encoding/json, as in object.
+func (p *fastParser) member(names []memberName, from int) int {
+	if p.peek() != '"' {
+		return -1
+	}
+	d := p.data[p.pos+1:]
+	var w0, w1 uint64
+	if len(d) >= 16 {
+		w0, w1 = binary.LittleEndian.Uint64(d), binary.LittleEndian.Uint64(d[8:])
+	}
+	for range names {
+		if from >= len(names) {
+			from = 0
+		}
+		n := &names[from]
+		var match bool
+		if len(d) >= 16 {
+			match = w0&n.mask[0] == n.word[0] && w1&n.mask[1] == n.word[1]
+		} else {
+			match = len(d) >= len(n.quoted) && string(d[:len(n.quoted)]) == n.quoted
+		}
+		if match {
+			p.pos += 1 + len(n.quoted)
+			if !p.eat(':') {
+				return -1
+			}
+			return from
+		}
+		from++
+	}
+	return -1
+}
+
+// A memberName is a member name followed by its closing quote, also
+// packed into two words with masks, to be compared with the sixteen bytes
+// after an opening quote at once.
+type memberName struct {
+	quoted     string
+	word, mask [2]uint64
+}
+
+// memberNames packs names of up to fifteen bytes.
+func memberNames(names ...string) []memberName {
+	out := make([]memberName, len(names))
+	for k, name := range names {
+		n := &out[k]
+		n.quoted = name + `"`
+		if len(n.quoted) > 16 {
+			panic("allocation: member name too long: " + name)
+		}
+		for i := range len(n.quoted) {
+			n.word[i/8] |= uint64(n.quoted[i]) << (8 * (i % 8))
+			n.mask[i/8] |= 0xff << (8 * (i % 8))
+		}
+	}
+	return out
+}
+
 // array parses an array, calling elem for each element.
 func (p *fastParser) array(elem func() bool) bool {
 	if !p.eat('[') {
@@ -473,6 +548,9 @@ func (p *fastParser) strings(share bool) ([]string, bool) {
 	}
 }
 
+// locationNames are the member names of a location.
+var locationNames = memberNames("lat", "lon")
+
 // location parses a location into the parser's block of locations.
 func (p *fastParser) location() (*Location, bool) {
 	if len(p.locs) == cap(p.locs) {
@@ -487,26 +565,23 @@ func (p *fastParser) location() (*Location, bool) {
 		return l, true
 	}
 	var seen uint8
+	next := 0
 	for {
-		k, ok := p.rawString()
-		if !ok || !p.eat(':') {
-			return nil, false
-		}
-		var bit uint8
-		switch string(k) {
-		case "lat":
-			bit = 1
+		k := p.member(locationNames, next)
+		var ok bool
+		switch k {
+		case 0:
 			l.Lat, ok = p.float()
-		case "lon":
-			bit = 2
+		case 1:
 			l.Lon, ok = p.float()
 		default:
 			return nil, false
 		}
-		if !ok || seen&bit != 0 {
+		if !ok || seen&(1<<k) != 0 {
 			return nil, false
 		}
-		seen |= bit
+		seen |= 1 << k
+		next = k + 1
 		if p.eat(',') {
 			continue
 		}
@@ -566,36 +641,37 @@ func (p *fastParser) school(s *School) bool {
 	})
 }
 
-// scores parses a school's scores. The student ids are gathered into one
-// buffer and the map is made at its size once they are all read, so that
-// a school scoring thousands of students costs a few allocations.
+// scores parses a school's scores. The student ids are gathered into the
+// parser's buffers, reused from school to school, and the map is made at
+// its size once they are all read, so that a school scoring thousands of
+// students costs a few allocations.
 func (p *fastParser) scores() (map[string]float64, bool) {
-	var ids []byte
-	var ends []int
-	var vals []float64
+	p.scoreIDs, p.scoreEnds, p.scoreVals = p.scoreIDs[:0], p.scoreEnds[:0], p.scoreVals[:0]
 	ok := p.object(false, func(id []byte) bool {
 		v, ok := p.float()
-		ids = append(ids, id...)
-		ends = append(ends, len(ids))
-		vals = append(vals, v)
-		return ok
+		p.scoreIDs = append(p.scoreIDs, id...)
+		p.scoreEnds = append(p.scoreEnds, int32(len(p.scoreIDs)))
+		p.scoreVals = append(p.scoreVals, v)
+		return ok && len(p.scoreIDs) <= math.MaxInt32
 	})
 	if !ok {
 		return nil, false
 	}
-	m := make(map[string]float64, len(vals))
-	all := string(ids)
-	from := 0
-	for k, v := range vals {
-		m[all[from:ends[k]]] = v // a repeated id: the last wins, as with encoding/json
-		from = ends[k]
+	m := make(map[string]float64, len(p.scoreVals))
+	all := string(p.scoreIDs)
+	from := int32(0)
+	for k, v := range p.scoreVals {
+		m[all[from:p.scoreEnds[k]]] = v // a repeated id: the last wins, as with encoding/json
+		from = p.scoreEnds[k]
 	}
 	return m, true
 }
 
-// students parses the array of students. Their ids are gathered into one
-// buffer, turned into one string at the end and cut from it, rather than
-// allocated one by one.
+// students parses the array of students. The array is allocated once, at
+// a size estimated from the bytes the first students took, rather than
+// grown by doubling through a city. Their ids are gathered into a buffer
+// and cut from one string per idChunk bytes of ids, rather than allocated
+// one by one.
 func (p *fastParser) students() ([]Student, bool) {
 	out := []Student{}
 	if !p.eat('[') {
@@ -604,18 +680,18 @@ func (p *fastParser) students() ([]Student, bool) {
 	if p.eat(']') {
 		return out, true
 	}
-	var ids []byte
-	var idEnd []int32 // idEnd[k] is where student k's id ends in ids
+	ids := make([]byte, 0, idChunk+64)
+	var idEnd []int32 // idEnd[k] is where student first+k's id ends in ids
+	first := 0
 	start := p.pos
 	for {
 		if n := len(out); n == 1024 {
-			// Size the slices from the bytes the first students took,
-			// rather than copying a million records while doubling.
+			// make, unlike append or slices.Grow, leaves memory that is
+			// already zero (fresh from the system) as it is.
 			per := (p.pos - start) / n
-			more := (len(p.data) - p.pos) / per * 21 / 20
-			out = slices.Grow(out, more)
-			idEnd = slices.Grow(idEnd, more)
-			ids = slices.Grow(ids, (len(ids)/n+1)*more)
+			grown := make([]Student, n, n+(len(p.data)-p.pos)/per*21/20)
+			copy(grown, out)
+			out = grown
 		}
 		out = append(out, Student{})
 		var ok bool
@@ -623,6 +699,11 @@ func (p *fastParser) students() ([]Student, bool) {
 			return nil, false
 		}
 		idEnd = append(idEnd, int32(len(ids)))
+		if len(ids) >= idChunk {
+			cutIDs(out[first:], ids, idEnd)
+			first = len(out)
+			ids, idEnd = ids[:0], idEnd[:0]
+		}
 		if p.eat(',') {
 			continue
 		}
@@ -631,14 +712,27 @@ func (p *fastParser) students() ([]Student, bool) {
 		}
 		break
 	}
-	all := string(ids)
-	from := int32(0)
-	for k := range out {
-		out[k].ID = all[from:idEnd[k]]
-		from = idEnd[k]
-	}
+	cutIDs(out[first:], ids, idEnd)
 	return out, true
 }
+
+// idChunk is how many bytes of student ids share one string.
+const idChunk = 64 << 10
+
+// cutIDs sets the ids of students from ids, where student k's ends at
+// ends[k].
+func cutIDs(students []Student, ids []byte, ends []int32) {
+	all := string(ids)
+	from := int32(0)
+	for k, end := range ends {
+		students[k].ID = all[from:end]
+		from = end
+	}
+}
+
+// studentNames are the member names of a student, in the order
+// EncodeInstance writes them; the st bits below are 1 << index.
+var studentNames = memberNames("id", "choices", "permanent_zone", "current_zone", "priority_group", "siblings_at", "guaranteed", "location")
 
 // The fields of a student, as bits to tell a repeated one.
 const (
@@ -662,47 +756,39 @@ func (p *fastParser) student(s *Student, ids []byte) ([]byte, bool) {
 		return ids, true
 	}
 	var seen uint
+	next := 0
 	for {
-		k, ok := p.rawString()
-		if !ok || !p.eat(':') {
+		k := p.member(studentNames, next)
+		if k < 0 {
 			return ids, false
 		}
-		var bit uint
-		switch string(k) {
-		case "id":
-			bit = stID
+		next = k + 1
+		var ok bool
+		switch uint(1) << k {
+		case stID:
 			var b []byte
 			if b, ok = p.rawString(); ok {
 				ids = append(ids, b...)
 			}
-		case "choices":
-			bit = stChoices
+		case stChoices:
 			s.Choices, ok = p.strings(true)
-		case "permanent_zone":
-			bit = stPermanentZone
+		case stPermanentZone:
 			s.PermanentZone, ok = p.shared()
-		case "current_zone":
-			bit = stCurrentZone
+		case stCurrentZone:
 			s.CurrentZone, ok = p.shared()
-		case "priority_group":
-			bit = stPriorityGroup
+		case stPriorityGroup:
 			s.PriorityGroup, ok = p.int()
-		case "siblings_at":
-			bit = stSiblingsAt
+		case stSiblingsAt:
 			s.SiblingsAt, ok = p.strings(true)
-		case "guaranteed":
-			bit = stGuaranteed
+		case stGuaranteed:
 			s.Guaranteed, ok = p.bool()
-		case "location":
-			bit = stLocation
+		case stLocation:
 			s.Location, ok = p.location()
-		default:
+		}
+		if !ok || seen&(1<<k) != 0 {
 			return ids, false
 		}
-		if !ok || seen&bit != 0 {
-			return ids, false
-		}
-		seen |= bit
+		seen |= 1 << k
 		if p.eat(',') {
 			continue
 		}

@@ -40,6 +40,12 @@ func FuzzDecode(f *testing.F) {
 	if data, err := os.ReadFile("testdata/ba-dinh-lop1.json"); err == nil {
 		f.Add(data)
 	}
+	// A file as EncodeInstance writes it, the form the fast decoder is
+	// tuned for.
+	var gen bytes.Buffer
+	if err := EncodeInstance(&gen, Generate(GenConfig{Students: 12, Schools: 3, Choices: 2, ScoredSchools: 1, Seed: 2})); err == nil {
+		f.Add(gen.Bytes())
+	}
 	for _, s := range []string{
 		`{"seed":"s"}`,
 		`{"seed":"s","mechanism":"boston","tie_break":"multiple","priority_rules":["dt1+group1","sibling"],
@@ -97,8 +103,10 @@ func TestFastDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// 10,000 students: more than the first 1,024 the student array is
+	// sized from, and ids beyond one idChunk.
 	var gen bytes.Buffer
-	if err := EncodeInstance(&gen, Generate(GenConfig{Students: 2000, Schools: 40, Choices: 4, ScoredSchools: 5, Seed: 3})); err != nil {
+	if err := EncodeInstance(&gen, Generate(GenConfig{Students: 10000, Schools: 40, Choices: 4, ScoredSchools: 5, Seed: 3})); err != nil {
 		t.Fatal(err)
 	}
 	for name, in := range map[string][]byte{"testdata": data, "generated": gen.Bytes()} {
@@ -113,6 +121,7 @@ func TestFastDecode(t *testing.T) {
 		`{"seed":"s","students":[{"id" : "a" , "choices" :[ "A" ],"guaranteed":false, "location":{ "lon" :1 , "lat":2 }}]}`,
 		`{"students":[{"location":{"lat":1,"lon":2},"siblings_at":[],"priority_group":2,"current_zone":"z","permanent_zone":"y","choices":["A","B"],"id":"x"}],"seed":"s"}`,
 		"{\"seed\":\"s\",\"students\":[{\"id\"\t:\"é\",\n\"choices\"\r\n:[]}]}",
+		`{"seed":"s","students":[{"location":{"lon":1},"id":"a"},{"guaranteed":true,"choices":["A"]},{"location":{"lat":1}}]}`,
 	} {
 		if _, ok := fastDecode([]byte(in)); !ok {
 			t.Errorf("fastDecode(%s) gave up", in)
@@ -120,7 +129,10 @@ func TestFastDecode(t *testing.T) {
 		checkFastDecode(t, []byte(in))
 	}
 	for _, in := range []string{`{"seed":"s","students":[{"idx":"a"}]}`, `{"seed":"s","students":[{"i":"a"}]}`, `{"seed":"s","students":[{"choices":[],"choices":[]}]}`,
-		`{"seed":"s","Seed":"t"}`, `{"seed":"a\u0041"}`, `{"seed":"s","level":null}`, `{"seed":"s"} x`} {
+		`{"seed":"s","Seed":"t"}`, `{"seed":"a\u0041"}`, `{"seed":"s","level":null}`, `{"seed":"s"} x`,
+		`{"seed":"s","students":[{"i\u0064":"a"}]}`, `{"seed":"s","students":[{"ID":"a"}]}`, `{"seed":"s","students":[{"id":"a","choices":[],"id":"b"}]}`,
+		`{"seed":"s","students":[{"location":{"lat":1,"lat":2}}]}`, `{"seed":"s","students":[{"location":{"la":1}}]}`,
+		`{"seed":"s","students":[{"location":{"Lat":1}}]}`, `{"seed":"s","students":[{"id"`, `{"seed":"s","students":[{"id" "a"}]}`} {
 		if _, ok := fastDecode([]byte(in)); ok {
 			t.Errorf("fastDecode(%s) accepted input it must leave to encoding/json", in)
 		}

@@ -2,6 +2,7 @@ package allocation
 
 import (
 	"io"
+	"runtime"
 	"strconv"
 	"unicode/utf8"
 )
@@ -11,10 +12,19 @@ import (
 // with its explanations), "schools" (input order) and "stats". The
 // package documentation describes every field. The output is a function of
 // the Result alone, so equal results give equal bytes.
+//
+// The students' lines, most of the file, are formatted on as many
+// goroutines as GOMAXPROCS, a chunk of them at a time, and written in
+// order.
 func (r *Result) WriteJSON(w io.Writer) error {
+	return r.writeJSON(w, runtime.GOMAXPROCS(0))
+}
+
+// writeJSON is WriteJSON formatting the students' lines on up to workers
+// goroutines.
+func (r *Result) writeJSON(w io.Writer, workers int) error {
 	ew := &errWriter{w: w, buf: make([]byte, 0, 1<<18)}
-	var sc scratch
-	sc.plain = r.plainTexts()
+	plain := r.plainTexts()
 	b := ew.buf
 	b = append(b, `{"level":`...)
 	b = appendString(b, r.Level)
@@ -32,15 +42,8 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		b = appendString(b, s)
 	}
 	b = append(b, "],\n\"assignments\":["...)
-	for i := range r.Assignments {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '\n')
-		b = r.appendAssignment(b, i, &sc)
-		if b = ew.flush(b, false); ew.err != nil {
-			return ew.err
-		}
+	if b = r.writeAssignments(ew, b, plain, workers); ew.err != nil {
+		return ew.err
 	}
 	b = append(b, "\n],\n\"schools\":["...)
 	for k := range r.Schools {
@@ -56,6 +59,82 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	b = append(b, "}\n"...)
 	ew.flush(b, true)
 	return ew.err
+}
+
+// assignmentChunk is how many students' lines a goroutine of WriteJSON
+// formats at a time: about 400 KB.
+const assignmentChunk = 512
+
+// writeAssignments writes the students' lines after b, the file so far,
+// and returns the buffer to go on with. With more than one worker and
+// more than one chunk of students, workers goroutines format the chunks
+// into buffers of their own while this one writes them in order, at most
+// 2*workers chunks ahead of the writing.
+func (r *Result) writeAssignments(ew *errWriter, b []byte, plain bool, workers int) []byte {
+	n := len(r.Assignments)
+	if workers = min(workers, (n+assignmentChunk-1)/assignmentChunk); workers <= 1 {
+		sc := scratch{plain: plain}
+		for i := range n {
+			b = r.appendAssignments(b, i, i+1, &sc)
+			if b = ew.flush(b, false); ew.err != nil {
+				return b
+			}
+		}
+		return b
+	}
+	if b = ew.flush(b, true); ew.err != nil {
+		return b
+	}
+	type job struct {
+		lo, hi int
+		buf    []byte
+		done   chan []byte
+	}
+	jobs := make(chan job)
+	ahead := 2 * workers
+	order := make(chan chan []byte, ahead) // the chunks' results, in file order
+	free := make(chan []byte, ahead)       // the buffers not in use
+	for range ahead {
+		free <- make([]byte, 0, assignmentChunk<<11) // 2 KiB a student; a longer chunk grows it
+	}
+	go func() {
+		for lo := 0; lo < n; lo += assignmentChunk {
+			j := job{lo: lo, hi: min(lo+assignmentChunk, n), buf: <-free, done: make(chan []byte, 1)}
+			order <- j.done
+			jobs <- j
+		}
+		close(jobs)
+		close(order)
+	}()
+	for range workers {
+		go func() {
+			sc := scratch{plain: plain}
+			for j := range jobs {
+				j.done <- r.appendAssignments(j.buf[:0], j.lo, j.hi, &sc)
+			}
+		}()
+	}
+	for done := range order {
+		chunk := <-done
+		if ew.err == nil { // after an error, only wait for the goroutines to finish
+			_, ew.err = ew.w.Write(chunk)
+		}
+		free <- chunk
+	}
+	return b
+}
+
+// appendAssignments appends the lines of students lo to hi, each after a
+// newline and, but for the file's first, a comma.
+func (r *Result) appendAssignments(b []byte, lo, hi int, sc *scratch) []byte {
+	for i := lo; i < hi; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = r.appendAssignment(b, i, sc)
+	}
+	return b
 }
 
 // errWriter writes a buffer out when it grows past its capacity and keeps
@@ -74,12 +153,12 @@ func (e *errWriter) flush(b []byte, final bool) []byte {
 	return b[:0]
 }
 
-// plainTexts reports whether every explanation text is a plain string,
-// one that JSON holds as it is: valid UTF-8 without quotes, backslashes,
-// control characters or U+2028 and U+2029. The texts are made of fixed
-// words (plain; TestExplanationTextsPlain holds them to it), numbers,
-// lottery digits, the words of the priority rules and school ids, so they
-// are plain when the ids and the rules' words are. WriteJSON then copies
+// plainTexts reports whether every explanation text and note is a plain
+// string, one that JSON holds as it is: valid UTF-8 without quotes,
+// backslashes, control characters or U+2028 and U+2029. The texts are made
+// of fixed words (plain; TestExplanationTextsPlain and TestNoteTexts hold
+// them to it), numbers, lottery digits, the words of the priority rules
+// and school ids, so they are plain when the ids and the rules' words are. WriteJSON then copies
 // each text instead of escaping it rune by rune: most of them are
 // Vietnamese, and escaping them was a third of the time of writing a
 // city's result.
@@ -133,11 +212,11 @@ func (r *Result) appendAssignment(b []byte, i int, sc *scratch) []byte {
 		b = append(b, `,"distance_km":`...)
 		b = appendFloat(b, a.DistanceKm)
 	}
-	if vi, en := r.assignmentNote(i); vi != "" {
-		b = append(b, `,"vi":`...)
-		b = appendString(b, vi)
-		b = append(b, `,"en":`...)
-		b = appendString(b, en)
+	if a.Via == ViaAdministrative {
+		sc.vi, sc.en = r.appendAdministrativeNote(sc.vi[:0], sc.en[:0], i)
+		b = appendNote(b, sc.plain, sc.vi, sc.en)
+	} else if vi, en := r.unassignedNote(i); vi != "" {
+		b = appendNote(b, sc.plain, vi, en)
 	}
 	first := true
 	r.explanations(int32(i), &sc.e, func(e *Explanation, vi, en []byte) {
@@ -153,6 +232,22 @@ func (r *Result) appendAssignment(b []byte, i int, sc *scratch) []byte {
 		b = append(b, ']')
 	}
 	return append(b, '}')
+}
+
+// appendNote appends the note of a student's line; plain says its texts
+// need no escaping, as for the explanations (see plainTexts).
+func appendNote[T string | []byte](b []byte, plain bool, vi, en T) []byte {
+	if plain {
+		b = append(b, `,"vi":"`...)
+		b = append(b, vi...)
+		b = append(b, `","en":"`...)
+		b = append(b, en...)
+		return append(b, '"')
+	}
+	b = append(b, `,"vi":`...)
+	b = appendString(b, vi)
+	b = append(b, `,"en":`...)
+	return appendString(b, en)
 }
 
 // appendExplanation appends one explanation; plain says its texts need no

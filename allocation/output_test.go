@@ -3,6 +3,7 @@ package allocation
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -157,5 +158,112 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		if got := appendString(nil, s); string(got) != strings.TrimSuffix(want.String(), "\n") {
 			t.Errorf("appendString(%q) = %s, want %s", s, got, want.String())
 		}
+	}
+}
+
+// TestWriteJSONWorkers checks that the result file is the same bytes
+// whether its students' lines are formatted on one goroutine or on
+// several, for a result of many chunks and one of a few students, and
+// that a write error stops WriteJSON with that error.
+func TestWriteJSONWorkers(t *testing.T) {
+	t.Parallel()
+	for name, inst := range map[string]*Instance{
+		"many chunks": Generate(GenConfig{Students: 5*assignmentChunk + 7, Schools: 40, Choices: 4, ScoredSchools: 5, Seed: 7}),
+		"one chunk":   Generate(GenConfig{Students: 30, Schools: 4, Choices: 3, Seed: 7}),
+	} {
+		r, err := Place(inst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		if err := r.writeJSON(&want, 1); err != nil {
+			t.Fatal(err)
+		}
+		for _, workers := range []int{2, 3, 8} {
+			var got bytes.Buffer
+			if err := r.writeJSON(&got, workers); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("%s: the file written with %d workers differs from the one written with one", name, workers)
+			}
+			for _, after := range []int{0, 1, want.Len() / 2, want.Len() - 1} {
+				w := &failingWriter{left: after}
+				if err := r.writeJSON(w, workers); err != errWriteFailed {
+					t.Fatalf("%s, %d workers, failing after %d bytes: error %v, want %v", name, workers, after, err, errWriteFailed)
+				}
+			}
+		}
+	}
+}
+
+var errWriteFailed = errors.New("disk full")
+
+// failingWriter takes left bytes, then fails.
+type failingWriter struct{ left int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		n := w.left
+		w.left = 0
+		return n, errWriteFailed
+	}
+	w.left -= len(p)
+	return len(p), nil
+}
+
+// TestNoteTexts checks that the note of every kind of student's line needs
+// no escaping in JSON when the school ids need none (WriteJSON then copies
+// it, see plainTexts), and that the file holds each line's note exactly,
+// copied or escaped.
+func TestNoteTexts(t *testing.T) {
+	t.Parallel()
+	off := notesInstance()
+	off.AdministrativePlacement = false
+	late := notesInstance() // a guaranteed child with a location, after the last free seat
+	late.Students = append(late.Students, Student{ID: "late", Choices: []string{"T1"}, Guaranteed: true, Location: &Location{Lat: 21.05, Lon: 105.86}})
+	odd := notesInstance()
+	for k := range odd.Schools {
+		odd.Schools[k].ID += "\"\u2028"
+	}
+	for k := range odd.Students {
+		for j := range odd.Students[k].Choices {
+			odd.Students[k].Choices[j] += "\"\u2028"
+		}
+	}
+	seen := map[string]bool{}
+	for name, inst := range map[string]*Instance{"notes": notesInstance(), "off": off, "late": late, "odd ids": odd} {
+		r, err := Place(inst)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var out bytes.Buffer
+		if err := r.WriteJSON(&out); err != nil {
+			t.Fatal(err)
+		}
+		var file struct{ Assignments []struct{ VI, EN string } }
+		if err := json.Unmarshal(out.Bytes(), &file); err != nil {
+			t.Fatalf("%s: the result file does not decode: %v", name, err)
+		}
+		for i, a := range file.Assignments {
+			vi, en := r.AssignmentNote(i)
+			if a.VI != vi || a.EN != en {
+				t.Errorf("%s: student %d's note in the file is %q / %q, want %q / %q", name, i, a.VI, a.EN, vi, en)
+			}
+			if vi == "" {
+				continue
+			}
+			kind := en
+			if r.Assignments[i].Via == ViaAdministrative {
+				kind = "administrative"
+			}
+			seen[kind] = true
+			if name != "odd ids" && (!isPlain(vi) || !isPlain(en)) {
+				t.Errorf("%s: note %q / %q needs escaping in JSON", name, vi, en)
+			}
+		}
+	}
+	if len(seen) != 4 {
+		t.Errorf("%d kinds of note among the instances, want 4: %v", len(seen), seen)
 	}
 }

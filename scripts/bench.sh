@@ -488,6 +488,65 @@ if ! go test -run '^$' -bench . -benchmem -timeout 10m ./allocation/ >"$WORK/all
 	echo "FAILED" >>"$WORK/allocation.txt"
 	say "placement benchmarks failed (see $WORK/allocation.txt); not counted as a bench failure"
 fi
+# The whole `tuyensinh place --input --output` process on a file of the
+# instance BenchmarkPlace/students=200000 places (the generator's defaults,
+# 50 scored schools), median of several runs, against the engine alone on
+# it (that benchmark's time, just measured); and the file decode and write
+# rates of BenchmarkDecode and BenchmarkWriteJSON. Targets: the process at
+# most 2x the engine, wall and CPU; decode >= 300 MB/s, write >= 600 MB/s,
+# wall and CPU. A miss is printed (place-process.txt), not counted as a
+# failure.
+place_runs=5
+[ "$QUICK" = 1 ] && place_runs=3
+: >"$WORK/place-process.runs"
+if "$BIN" place --generate 200000 --scored-schools 50 --output "$WORK/place-instance.json" 2>"$WORK/place-generate.log"; then
+	wait_quiet
+	say "timing tuyensinh place on 200,000 students ($place_runs runs)"
+	for i in $(seq "$place_runs"); do
+		# One line per run: wall, user and system seconds, then the -v
+		# split. Each run writes a new file, as the first would: replacing
+		# the last run's file would add its removal to the write.
+		rm -f "$WORK/place-result.json"
+		if ! { TIMEFORMAT='%3R %3U %3S'; time "$BIN" place -v --input "$WORK/place-instance.json" \
+			--output "$WORK/place-result.json" 2>"$WORK/place-process.$i.log"; } 2>"$WORK/place-process.time"; then
+			say "tuyensinh place failed (see $WORK/place-process.$i.log); not counted as a bench failure"
+			break
+		fi
+		echo "$(cat "$WORK/place-process.time") $(grep -m1 '^read ' "$WORK/place-process.$i.log")" >>"$WORK/place-process.runs"
+	done
+	[ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$WORK/place-instance.json" "$WORK/place-result.json"
+fi
+# The medians: wall time (its run's line, for the split) and CPU time.
+place_med=$(sort -n "$WORK/place-process.runs" | awk '{ l[NR] = $0 } END { if (NR) print l[int((NR + 1) / 2)] }')
+place_cpu=$(awk '{ print $2 + $3 }' "$WORK/place-process.runs" | sort -n | awk '{ l[NR] = $0 } END { if (NR) print l[int((NR + 1) / 2)] }')
+awk -v ok_runs="$(wc -l <"$WORK/place-process.runs")" -v runs="$place_runs" -v med="$place_med" -v cpu="${place_cpu:-0}" '
+	function verdict(ok) { return ok ? "target met" : "target MISSED" }
+	function rate(what, name, target,   w, c) {
+		w = v[name, "MB/s"]; c = v[name, "cpu-MB/s"]
+		if (w == "") { printf "  %s: no %s line in allocation.txt\n", what, name; return }
+		printf "  %s %5.0f MB/s, %5.0f MB/s of CPU time (%s; target >= %d: %s)\n", what, w, c, name, target, verdict(w >= target && c >= target)
+	}
+	/^Benchmark/ {
+		sub(/-[0-9]+$/, "", $1) # the GOMAXPROCS suffix
+		for (i = 3; i < NF; i++) v[$1, $(i + 1)] = $i
+	}
+	END {
+		engine = v["BenchmarkPlace/students=200000", "ns/op"] / 1e6
+		ecpu = v["BenchmarkPlace/students=200000", "cpu-ns/op"] / 1e6
+		split(med, m, " ")
+		if (ok_runs < runs) printf "  place whole process: %d of %d runs succeeded (see place-process.*.log)\n", ok_runs, runs
+		else if (engine <= 0 || ecpu <= 0) print "  place whole process: no BenchmarkPlace/students=200000 line in allocation.txt"
+		else {
+			x = m[1] * 1000 / engine
+			xc = cpu * 1000 / ecpu
+			printf "  place whole process %.0f ms, engine %.0f ms = %.2fx (target <= 2x: %s); CPU time %.0f ms, engine %.0f ms = %.2fx (%s)\n",
+				m[1] * 1000, engine, x, verdict(x <= 2), cpu * 1000, ecpu, xc, verdict(xc <= 2)
+			sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", med)
+			printf "    median of %d runs; its phases: %s\n", runs, med
+		}
+		rate("decode", "BenchmarkDecode", 300)
+		rate("write ", "BenchmarkWriteJSON", 600)
+	}' "$WORK/allocation.txt" >"$WORK/place-process.txt"
 
 # --- 7. Placement runs on the database ------------------------------------
 # BenchmarkRun once (enrollment/placement): a run end to end (load the
@@ -533,10 +592,15 @@ if grep -q '^BenchmarkRun' "$WORK/placement-run.txt" 2>/dev/null; then
 	echo "Placement runs on the database (BenchmarkRun, once; target: end to end <= 3x the engine alone):"
 	awk '/^BenchmarkRun/ {
 		for (i = 3; i < NF; i++) v[$(i + 1)] = $i
-		printf "  %-45s load %6.0f ms  place %6.0f ms  store %6.0f ms  engine %6.0f ms  = %5.1fx the engine (%s)  heap %4.0f MB\n",
+		printf "  %-45s load %6.0f ms  place %6.0f ms  store %6.0f ms  engine %6.0f ms  = %5.1fx the engine (%s)  heap %4.0f MB  peak RSS %4.0f MB  publish %6.0f ms\n",
 			$1, v["load_ms"], v["place_ms"], v["store_ms"], v["engine_ms"], v["x_engine"],
-			v["x_engine"] <= 3 ? "target met" : "target MISSED", v["heap_MB"]
+			v["x_engine"] <= 3 ? "target met" : "target MISSED", v["heap_MB"], v["peak_rss_MB"], v["publish_ms"]
 	}' "$WORK/placement-run.txt"
+fi
+if [ -s "$WORK/place-process.txt" ]; then
+	echo
+	echo "Placement file I/O (tuyensinh place on 200,000 students against BenchmarkPlace; BenchmarkDecode, BenchmarkWriteJSON):"
+	cat "$WORK/place-process.txt"
 fi
 if grep -q '^BenchmarkDrain/' "$WORK/drain-copy.txt" 2>/dev/null; then
 	echo
