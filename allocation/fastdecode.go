@@ -158,6 +158,22 @@ func (p *fastParser) str() (string, bool) {
 // shared returns a string equal to the next string value, reusing one
 // already seen.
 func (p *fastParser) shared() (string, bool) {
+	// The common case, a string of up to seven plain bytes right at p.pos,
+	// is read eight bytes at once, its closing quote found as rawString
+	// finds it, and looked up with the same word.
+	d, i := p.data, p.pos
+	if i+9 <= len(d) && d[i] == '"' {
+		w := binary.LittleEndian.Uint64(d[i+1:])
+		if m := notPlain(w) & swarHigh; m != 0 {
+			if n := bits.TrailingZeros64(m) / 8; d[i+1+n] == '"' {
+				p.pos = i + 2 + n
+				if n == 0 {
+					return "", true
+				}
+				return p.intern.lookup(w&(math.MaxUint64>>(64-8*n)), d[i+1:i+1+n]), true
+			}
+		}
+	}
 	b, ok := p.rawString()
 	if !ok {
 		return "", false
@@ -207,6 +223,11 @@ func (t *interner) get(b []byte) string {
 			key |= uint64(c) << (8 * i)
 		}
 	}
+	return t.lookup(key, b)
+}
+
+// lookup is get for a string of one to eight bytes, b, packed into key.
+func (t *interner) lookup(key uint64, b []byte) string {
 	if 4*(t.n+1) > 3*len(t.keys) {
 		t.grow()
 	}
