@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -33,9 +34,10 @@ var officerFiles embed.FS
 //go:embed pages/officer/officer.css
 var officerCSS []byte
 
-// officerTemplates holds each officer page parsed with each layout (the
-// page infrastructure's base.html and layouts, pages.go) and the charts.
-var officerTemplates = func() map[string]*template.Template {
+// officerTemplates returns each officer page parsed with each layout (the
+// page infrastructure's base.html and layouts, pages.go) and the charts,
+// the runs pages too; parsed on first use, as the pages' are.
+var officerTemplates = sync.OnceValue(func() map[string]*template.Template {
 	funcs := template.FuncMap{}
 	for k, v := range templateFuncs {
 		funcs[k] = v
@@ -61,8 +63,9 @@ var officerTemplates = func() map[string]*template.Template {
 			out[templateKey(l, name)] = template.Must(t.ParseFS(officerFiles, "pages/officer/chart.html", "pages/officer/"+name+".html"))
 		}
 	}
+	addRunTemplates(out)
 	return out
-}()
+})
 
 // officerPage is an officer page's own data (pageData.Data).
 type officerPage struct {
@@ -112,11 +115,11 @@ func (s *server) officerRender(c echo.Context, status int, name string, p office
 	if p.Refresh > 0 {
 		c.Response().Header().Set("Refresh", strconv.Itoa(p.Refresh))
 	}
-	t := officerTemplates[templateKey(pd.Layout, name)]
+	t := officerTemplates()[templateKey(pd.Layout, name)]
 	if pd.Layout == "" {
 		pd.Layout, pd.Home, pd.Kicker = layoutPublic, "/", "Dành cho cán bộ · Staff"
 		pd.Nav = publicNav(pd.Path)
-		t = officerTemplates[templateKey(layoutPublic, name)]
+		t = officerTemplates()[templateKey(layoutPublic, name)]
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", pd); err != nil {

@@ -47,10 +47,9 @@ func runsListPath(level string, year int) string {
 // runTemplateNames are the runs pages' templates (pages/officer/<name>.html).
 var runTemplateNames = []string{"runs", "runs-run", "runs-school", "runs-compare", "runs-publish"}
 
-// The runs pages join the officer pages' template sets, so that
-// officerRender finds them: init runs once every package variable,
-// officerTemplates included, is set.
-func init() {
+// addRunTemplates adds the runs pages to the officer pages' template
+// sets, so that officerRender finds them.
+func addRunTemplates(officerTemplates map[string]*template.Template) {
 	funcs := template.FuncMap{}
 	for k, v := range templateFuncs {
 		funcs[k] = v

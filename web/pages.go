@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -238,8 +239,10 @@ func roleLabel(r staff.Role) string {
 	return string(r)
 }
 
-// templates holds a parsed set per layout and page file.
-var templates = parseTemplates()
+// templates returns a parsed set per layout and page file, parsed on
+// first use: the commands that serve no page (place, migrate, worker)
+// do not pay for it at start.
+var templates = sync.OnceValue(parseTemplates)
 
 func templateKey(l layout, file string) string { return string(l) + "|" + file }
 
@@ -278,7 +281,7 @@ func renderPage(file string, pd *pageData) ([]byte, error) {
 	if pd.Nav == nil && pd.Layout == layoutPublic {
 		pd.Nav = publicNav(pd.Path)
 	}
-	t, ok := templates[templateKey(pd.Layout, file)]
+	t, ok := templates()[templateKey(pd.Layout, file)]
 	if !ok {
 		return nil, fmt.Errorf("no page %s in %s", file, pd.Layout)
 	}

@@ -76,6 +76,10 @@ func NewServer(d Deps) http.Handler {
 }
 
 func newServer(d Deps) (*echo.Echo, *server) {
+	// Every page parsed now, so that a server with a broken page fails
+	// to start rather than at its first visitor.
+	templates()
+	officerTemplates()
 	if d.NowFunc == nil {
 		d.NowFunc = time.Now
 	}
