@@ -330,8 +330,9 @@ func TestCatalogJSONRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzFastDecode holds the fast JSON decoder to the standard one: every
-// body it accepts encoding/json accepts too, decoded to the same form; it
+// FuzzFastDecode holds DecodeForm's fast decoders (the one-pass decoder,
+// then goccy/go-json) to the standard one: every body DecodeForm accepts
+// encoding/json accepts too, decoded to the same form; it
 // accepts all those encoding/json does except what the scan before them
 // refuses (duplicate or case-variant keys, invalid UTF-8, lone surrogates).
 func FuzzFastDecode(f *testing.F) {
@@ -344,6 +345,23 @@ func FuzzFastDecode(f *testing.F) {
 	f.Add([]byte("{\"child\":{\"full_name\":\"\xff\"}}"))
 	f.Add([]byte(`{"priority_group":-0,"consent":true} `))
 	f.Add([]byte(`{"a":1}`))
+	// Around the one-pass decoder: what it takes, and what it leaves to
+	// the scan and the decoders.
+	f.Add([]byte(" {\n\t\"level\" : \"mg5\" , \"school_year\":2027,\"priority_group\":0,\"choices\":[ ],\"consent\":false}\r\n"))
+	f.Add([]byte(`{"school_year":02027}`))
+	f.Add([]byte(`{"school_year":2027e0}`))
+	f.Add([]byte(`{"school_year":123456789012345678901}`))
+	f.Add([]byte(`{"priority_group":-1}`))
+	f.Add([]byte(`{"consent":null}`))
+	f.Add([]byte(`{"consent":truex}`))
+	f.Add([]byte(`{"child":{"full_name":"Tr\u1ea7n \"B\""}}`))
+	f.Add([]byte("{\"child\":{\"full_name\":\"\uFFFD\"},\"verification\":\"pending\"}")) // U+FFFD as it is
+	f.Add([]byte(`{"child":{"ward":"00004"}}`))
+	f.Add([]byte(`{"ward":"00004"}`))
+	f.Add([]byte(`{"residence":{"current":{"ward":"00004","ward":"00005"}}}`))
+	f.Add([]byte(`{"choices":["a",]}`))
+	f.Add([]byte(`{"choices":["a"],"choices":["b"]}`))
+	f.Add([]byte(`{"guardian":{"phone":"09"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if len(body) > enrollment.MaxFormBytes {
 			return // refused before decoding
