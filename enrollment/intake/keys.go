@@ -4,7 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
@@ -47,14 +50,57 @@ func (k Keys) Group() string { return "store" }
 // names the child by a keyed hash (HMAC-SHA256, truncated to 128 bits) of
 // the ID number, never by the number.
 func (k Keys) Child(level enrollment.Level, year int, idNumber string) string {
-	secret := k.ChildSecret
-	if len(secret) == 0 {
-		secret = []byte(DevelopmentChildSecret)
+	return k.child(hmac.New(sha256.New, k.childSecret()), level, year, idNumber)
+}
+
+func (k Keys) childSecret() []byte {
+	if len(k.ChildSecret) == 0 {
+		return []byte(DevelopmentChildSecret)
 	}
-	m := hmac.New(sha256.New, secret)
+	return k.ChildSecret
+}
+
+// child is Child with m, an HMAC-SHA256 keyed with the child secret and
+// not yet written to.
+func (k Keys) child(m hash.Hash, level enrollment.Level, year int, idNumber string) string {
 	m.Write([]byte(idNumber))
 	var sum [sha256.Size]byte
-	return k.Prefix + ":child:" + string(level) + ":" + strconv.Itoa(year) + ":" + hex.EncodeToString(m.Sum(sum[:0])[:16])
+	var digits [20]byte
+	var hexSum [32]byte
+	hex.Encode(hexSum[:], m.Sum(sum[:0])[:16])
+	y := strconv.AppendInt(digits[:0], int64(year), 10)
+	var b strings.Builder
+	b.Grow(len(k.Prefix) + len(":child:") + len(level) + 1 + len(y) + 1 + len(hexSum))
+	b.WriteString(k.Prefix)
+	b.WriteString(":child:")
+	b.WriteString(string(level))
+	b.WriteByte(':')
+	b.Write(y)
+	b.WriteByte(':')
+	b.Write(hexSum[:])
+	return b.String()
+}
+
+// childNamer names child keys as Keys.Child does, with HMACs kept for
+// reuse: keying one costs as much as hashing an ID number twice.
+type childNamer struct {
+	keys Keys
+	macs sync.Pool
+}
+
+func newChildNamer(k Keys) *childNamer {
+	n := &childNamer{keys: k}
+	secret := k.childSecret()
+	n.macs.New = func() any { return hmac.New(sha256.New, secret) }
+	return n
+}
+
+func (n *childNamer) name(level enrollment.Level, year int, idNumber string) string {
+	m := n.macs.Get().(hash.Hash)
+	m.Reset()
+	key := n.keys.child(m, level, year, idNumber)
+	n.macs.Put(m)
+	return key
 }
 
 // App is the key of the public status document of a tracking code.
