@@ -393,3 +393,22 @@ func FuzzFastDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheck measures the checks of a registration as forms send it
+// (the intake runs them on every request).
+func BenchmarkCheck(b *testing.B) {
+	cat := testCatalog()
+	f, err := enrollment.DecodeForm([]byte(`{"level":"lop1","school_year":2027,"child":{"id_number":"001321012345","full_name":"Nguyễn Ngọc Minh Anh","date_of_birth":"2021-03-15","sex":"female","ethnicity":"Kinh","place_of_birth":"Bệnh viện Phụ sản Hà Nội"},"residence":{"permanent":{"ward":"00004","group":"TDP 3","address":"Số 12 ngõ 34 phố Quán Thánh"},"current":{"ward":"00004","group":"TDP 3","address":"Số 12 ngõ 34 phố Quán Thánh"}},"guardian":{"full_name":"Trần Thị Hoa","relation":"mother","id_number":"001190012345","phone":"0912345678","email":"hoa@example.vn"},"priority_group":0,"choices":["TH-BADINH-01","TH-BADINH-02"],"consent":true}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cat.Check(f, testNow); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := cat.Check(f, testNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
