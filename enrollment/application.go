@@ -382,7 +382,7 @@ func (v *checker) nameOf(field, s, whatVI, whatEN string, plain bool) string {
 	}
 	letters := 0
 	for _, r := range s {
-		if unicode.IsLetter(r) {
+		if isLetter(r) {
 			letters++
 		} else if !(unicode.Is(unicode.Mn, r) || r == ' ' || r == '\'' || r == '-' || r == '.') {
 			v.add(field, fmt.Sprintf("Họ tên chỉ gồm chữ cái và dấu cách (có ký tự %q)", r),
@@ -396,6 +396,28 @@ func (v *checker) nameOf(field, s, whatVI, whatEN string, plain bool) string {
 	}
 	return s
 }
+
+// isLetter is unicode.IsLetter, from a table for the runes of Vietnamese
+// text (those below U+0250 and from U+1E00 to U+1EFF).
+func isLetter(r rune) bool {
+	switch {
+	case r < 0x250:
+		return latinLetters[r]
+	case r >= 0x1e00 && r < 0x1f00:
+		return latinLetters[0x250+r-0x1e00]
+	}
+	return unicode.IsLetter(r)
+}
+
+var latinLetters = func() (t [0x350]bool) {
+	for r := range rune(0x250) {
+		t[r] = unicode.IsLetter(r)
+	}
+	for r := rune(0x1e00); r < 0x1f00; r++ {
+		t[0x250+r-0x1e00] = unicode.IsLetter(r)
+	}
+	return t
+}()
 
 // bidi reports a problem, and true, when s holds a bidirectional control
 // character. Invisible on screen, such characters reorder what staff read
@@ -440,12 +462,13 @@ func (v *checker) address(c *Catalog, field addressFields, a Address, required b
 		}
 		return a
 	}
-	if _, ok := c.Ward(a.Ward); !ok {
+	w, ok := c.wards[a.Ward]
+	if !ok {
 		v.add(field.ward, fmt.Sprintf("Mã phường/xã %q không có trong danh sách của thành phố", truncate(a.Ward)),
 			fmt.Sprintf("ward code %q is not a ward of the city", truncate(a.Ward)))
 		return a
 	}
-	if a.Group != "" && !c.hasGroup(a.Ward, a.Group) {
+	if a.Group != "" && !w.groups[a.Group] {
 		v.add(field.group, fmt.Sprintf("Tổ dân phố/thôn %q không thuộc phường/xã %s", truncate(a.Group), a.Ward),
 			fmt.Sprintf("residential group %q is not in ward %s", truncate(a.Group), a.Ward))
 	}

@@ -70,3 +70,12 @@ func FuzzPlainTextChecks(f *testing.F) {
 		}
 	})
 }
+
+func TestIsLetter(t *testing.T) {
+	t.Parallel()
+	for r := rune(0); r <= 0x10ffff; r++ {
+		if isLetter(r) != unicode.IsLetter(r) {
+			t.Fatalf("isLetter(U+%04X) = %v, unicode.IsLetter says %v", r, isLetter(r), unicode.IsLetter(r))
+		}
+	}
+}
