@@ -196,7 +196,7 @@ func (q *Queue) SubmitLimited(ctx context.Context, a *enrollment.Application, li
 	doc := a.SubmittedAt.AppendFormat(append(make([]byte, 0, len(queuedMark)+len(time.RFC3339Nano)), queuedMark...), time.RFC3339Nano)
 	v := q.batch.submit(ctx, &submission{
 		childKey: q.children.name(a.Level, a.SchoolYear, a.Child.IDNumber), statusKey: q.cfg.Keys.App(a.TrackingCode),
-		code: a.TrackingCode, hash: hash, payload: payload, doc: doc, limit: limit})
+		child: a.TrackingCode + " " + hash, payload: payload, doc: doc, limit: limit})
 	if err := v.err; err != nil {
 		if errors.Is(err, errNotSent) || errors.Is(err, errQueueFull) || !q.retries && notSent(err) {
 			q.metrics.reject("redis_unavailable")
