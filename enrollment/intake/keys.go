@@ -50,24 +50,35 @@ func (k Keys) Group() string { return "store" }
 // names the child by a keyed hash (HMAC-SHA256, truncated to 128 bits) of
 // the ID number, never by the number.
 func (k Keys) Child(level enrollment.Level, year int, idNumber string) string {
-	return k.child(hmac.New(sha256.New, k.childSecret()), level, year, idNumber)
+	return k.child(k.newChildMAC(), level, year, idNumber)
 }
 
-func (k Keys) childSecret() []byte {
-	if len(k.ChildSecret) == 0 {
-		return []byte(DevelopmentChildSecret)
+func (k Keys) newChildMAC() *childMAC {
+	secret := k.ChildSecret
+	if len(secret) == 0 {
+		secret = []byte(DevelopmentChildSecret)
 	}
-	return k.ChildSecret
+	return &childMAC{m: hmac.New(sha256.New, secret)}
 }
 
-// child is Child with m, an HMAC-SHA256 keyed with the child secret and
-// not yet written to.
-func (k Keys) child(m hash.Hash, level enrollment.Level, year int, idNumber string) string {
-	m.Write([]byte(idNumber))
-	var sum [sha256.Size]byte
+// childMAC is an HMAC-SHA256 keyed with the child secret, with room to
+// write an ID number and take the sum without allocating.
+type childMAC struct {
+	m   hash.Hash
+	in  [32]byte
+	sum [sha256.Size]byte
+}
+
+// child is Child with c, not yet written to.
+func (k Keys) child(c *childMAC, level enrollment.Level, year int, idNumber string) string {
+	if len(idNumber) <= len(c.in) {
+		c.m.Write(append(c.in[:0], idNumber...))
+	} else {
+		c.m.Write([]byte(idNumber))
+	}
 	var digits [20]byte
 	var hexSum [32]byte
-	hex.Encode(hexSum[:], m.Sum(sum[:0])[:16])
+	hex.Encode(hexSum[:], c.m.Sum(c.sum[:0])[:16])
 	y := strconv.AppendInt(digits[:0], int64(year), 10)
 	var b strings.Builder
 	b.Grow(len(k.Prefix) + len(":child:") + len(level) + 1 + len(y) + 1 + len(hexSum))
@@ -90,16 +101,15 @@ type childNamer struct {
 
 func newChildNamer(k Keys) *childNamer {
 	n := &childNamer{keys: k}
-	secret := k.childSecret()
-	n.macs.New = func() any { return hmac.New(sha256.New, secret) }
+	n.macs.New = func() any { return k.newChildMAC() }
 	return n
 }
 
 func (n *childNamer) name(level enrollment.Level, year int, idNumber string) string {
-	m := n.macs.Get().(hash.Hash)
-	m.Reset()
-	key := n.keys.child(m, level, year, idNumber)
-	n.macs.Put(m)
+	c := n.macs.Get().(*childMAC)
+	c.m.Reset()
+	key := n.keys.child(c, level, year, idNumber)
+	n.macs.Put(c)
 	return key
 }
 

@@ -72,12 +72,12 @@ func TestEntry(t *testing.T) {
 		plain := a.Registration
 		plain.Verification = ""
 		pc, _ := json.Marshal(&plain)
-		payload, hash := entry(a)
+		payload, child := entry(a)
 		if want := entryPayload(a, content); string(payload) != string(want) {
 			t.Errorf("verification %q: entry\n%s\nwant\n%s", v, payload, want)
 		}
-		if hash != formHash(pc) {
-			t.Errorf("verification %q: hash %s, want %s", v, hash, formHash(pc))
+		if want := a.TrackingCode + " " + formHash(pc); child != want {
+			t.Errorf("verification %q: child key value %s, want %s", v, child, want)
 		}
 		var got enrollment.Application
 		if err := json.Unmarshal(payload, &got); err != nil {

@@ -189,14 +189,14 @@ func (q *Queue) SubmitLimited(ctx context.Context, a *enrollment.Application, li
 	if err := stamp(a, q.cfg.NowFunc()); err != nil {
 		return Receipt{}, err
 	}
-	payload, hash := entry(a)
+	payload, child := entry(a)
 	// Until a worker stores the application and writes its full status
 	// document, the status key holds only a mark and the submission time:
 	// the intake path encodes nothing more.
 	doc := a.SubmittedAt.AppendFormat(append(make([]byte, 0, len(queuedMark)+len(time.RFC3339Nano)), queuedMark...), time.RFC3339Nano)
 	v := q.batch.submit(ctx, &submission{
 		childKey: q.children.name(a.Level, a.SchoolYear, a.Child.IDNumber), statusKey: q.cfg.Keys.App(a.TrackingCode),
-		child: a.TrackingCode + " " + hash, payload: payload, doc: doc, limit: limit})
+		child: child, payload: payload, doc: doc, limit: limit})
 	if err := v.err; err != nil {
 		if errors.Is(err, errNotSent) || errors.Is(err, errQueueFull) || !q.retries && notSent(err) {
 			q.metrics.reject("redis_unavailable")
@@ -218,7 +218,7 @@ func (q *Queue) SubmitLimited(ctx context.Context, a *enrollment.Application, li
 		return Receipt{}, busy(q.cfg.RetryAfter)
 	}
 	code, prevHash, _ := strings.Cut(val, " ")
-	if prevHash == hash {
+	if prevHash == child[len(a.TrackingCode)+1:] {
 		q.metrics.reject("repeated")
 		return Receipt{TrackingCode: code, Repeated: true}, nil
 	}
@@ -283,17 +283,18 @@ func queuedDoc(code, submittedAt string) ([]byte, bool, error) {
 // different form for the same child (answered 409).
 func formHash(content []byte) string {
 	sum := sha256.Sum256(content)
-	return hex.EncodeToString(sum[:12])
+	return hex.EncodeToString(sum[:formHashLen/2])
 }
 
 // entry returns the stream entry of a stamped application (entryPayload)
-// and the hash of its form (formHash), encoding the registration once,
-// into the entry: the hash is taken of its JSON there before it is
-// spliced. The hash names what the parent sent: for an application
-// pending verification it is the registration's without Verification, so
-// the same form sent again while the population register has come back
-// is still the same.
-func entry(a *enrollment.Application) (payload []byte, hash string) {
+// and the value of its child key: its tracking code and the hash of its
+// form (formHash), "code hash". It encodes the registration once, into
+// the entry: the hash is taken of its JSON there before it is spliced.
+// The hash names what the parent sent: for an application pending
+// verification it is the registration's without Verification, so the
+// same form sent again while the population register has come back is
+// still the same.
+func entry(a *enrollment.Application) (payload []byte, child string) {
 	b := make([]byte, 0, 1280)
 	b = append(b, `{"id":"`...)
 	b = append(b, a.ID...)
@@ -304,16 +305,22 @@ func entry(a *enrollment.Application) (payload []byte, hash string) {
 	b = append(b, '"')
 	at := len(b)
 	b = a.Registration.AppendJSON(b)
+	var sum [sha256.Size]byte
 	if a.Verification == "" {
-		hash = formHash(b[at:])
+		sum = sha256.Sum256(b[at:])
 	} else {
 		r := a.Registration
 		r.Verification = ""
-		hash = formHash(r.AppendJSON(nil))
+		sum = sha256.Sum256(r.AppendJSON(nil))
 	}
 	b[at] = ',' // the registration's "{": its members follow the intake's
-	return b, hash
+	v := make([]byte, 0, len(a.TrackingCode)+1+formHashLen)
+	v = append(append(v, a.TrackingCode...), ' ')
+	return b, string(hex.AppendEncode(v, sum[:formHashLen/2]))
 }
+
+// formHashLen is the length of a form hash: 12 bytes of SHA-256, in hex.
+const formHashLen = 24
 
 // entryPayload is the stream entry of an application: its content with the
 // id, tracking code and submission time spliced in front, which decodes as
