@@ -286,8 +286,48 @@ func (v *checker) add(field, vi, en string) {
 	v.problems = append(v.problems, Problem{Field: field, Message: vi, MessageEN: en})
 }
 
+// plainText reports whether s is valid UTF-8 made only of printable ASCII
+// and of the letters of Vietnamese and other Latin scripts (U+00A0 to
+// U+024F, U+1E00 to U+1EFF): text that is NFC as it is (each of these
+// runes is NFC and starts a segment that nothing before it joins) and
+// holds no control or bidirectional formatting character, the text of
+// nearly every form. Its checks need not normalize it or look for those.
+func plainText(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !(r >= 0xa0 && r < 0x250 || r >= 0x1e00 && r < 0x1f00) {
+			return false // invalid UTF-8 (RuneError) too
+		}
+		i += n
+	}
+	return true
+}
+
 // text normalizes free text to NFC, trims it and checks its length.
 func (v *checker) text(field, s string, max int, required bool) string {
+	if plainText(s) {
+		s = strings.TrimSpace(s)
+		if required && s == "" {
+			v.add(field, "Mục này không được để trống", "this field is required")
+		}
+		if n := utf8.RuneCountInString(s); n > max {
+			v.add(field, fmt.Sprintf("Dài quá %d ký tự (đã nhập %d)", max, n), fmt.Sprintf("longer than %d characters (got %d)", max, n))
+		}
+		return s
+	}
+	return v.anyText(field, s, max, required)
+}
+
+// anyText is text for any text: plainText's or not.
+func (v *checker) anyText(field, s string, max int, required bool) string {
 	if !utf8.ValidString(s) {
 		v.add(field, "Nội dung không phải văn bản UTF-8 hợp lệ", "the text is not valid UTF-8")
 		return ""
@@ -314,11 +354,21 @@ func (v *checker) text(field, s string, max int, required bool) string {
 // name checks a person's name: letters (with Vietnamese diacritics), spaces
 // and the marks ' - . only; kept exactly as typed after NFC normalization.
 func (v *checker) name(field, s, whatVI, whatEN string) string {
-	if !utf8.ValidString(s) {
+	return v.nameOf(field, s, whatVI, whatEN, plainText(s))
+}
+
+// nameOf is name, told whether s is plainText: it then needs no check
+// of its encoding, no normalization and no look for bidirectional
+// formatting characters.
+func (v *checker) nameOf(field, s, whatVI, whatEN string, plain bool) string {
+	if !plain && !utf8.ValidString(s) {
 		v.add(field, "Nội dung không phải văn bản UTF-8 hợp lệ", "the text is not valid UTF-8")
 		return ""
 	}
-	s = strings.TrimSpace(norm.NFC.String(s))
+	if !plain {
+		s = norm.NFC.String(s)
+	}
+	s = strings.TrimSpace(s)
 	if s == "" {
 		v.add(field, "Chưa nhập "+whatVI, whatEN+" is required")
 		return s
@@ -327,12 +377,12 @@ func (v *checker) name(field, s, whatVI, whatEN string) string {
 		v.add(field, fmt.Sprintf("Họ tên dài quá %d ký tự", maxNameLen), fmt.Sprintf("the name is longer than %d characters", maxNameLen))
 		return s
 	}
-	if v.bidi(field, s) {
+	if !plain && v.bidi(field, s) {
 		return s
 	}
 	letters := 0
 	for _, r := range s {
-		if unicode.IsLetter(r) {
+		if isLetter(r) {
 			letters++
 		} else if !(unicode.Is(unicode.Mn, r) || r == ' ' || r == '\'' || r == '-' || r == '.') {
 			v.add(field, fmt.Sprintf("Họ tên chỉ gồm chữ cái và dấu cách (có ký tự %q)", r),
@@ -346,6 +396,28 @@ func (v *checker) name(field, s, whatVI, whatEN string) string {
 	}
 	return s
 }
+
+// isLetter is unicode.IsLetter, from a table for the runes of Vietnamese
+// text (those below U+0250 and from U+1E00 to U+1EFF).
+func isLetter(r rune) bool {
+	switch {
+	case r < 0x250:
+		return latinLetters[r]
+	case r >= 0x1e00 && r < 0x1f00:
+		return latinLetters[0x250+r-0x1e00]
+	}
+	return unicode.IsLetter(r)
+}
+
+var latinLetters = func() (t [0x350]bool) {
+	for r := range rune(0x250) {
+		t[r] = unicode.IsLetter(r)
+	}
+	for r := rune(0x1e00); r < 0x1f00; r++ {
+		t[0x250+r-0x1e00] = unicode.IsLetter(r)
+	}
+	return t
+}()
 
 // bidi reports a problem, and true, when s holds a bidirectional control
 // character. Invisible on screen, such characters reorder what staff read
@@ -390,12 +462,13 @@ func (v *checker) address(c *Catalog, field addressFields, a Address, required b
 		}
 		return a
 	}
-	if _, ok := c.Ward(a.Ward); !ok {
+	w, ok := c.wards[a.Ward]
+	if !ok {
 		v.add(field.ward, fmt.Sprintf("Mã phường/xã %q không có trong danh sách của thành phố", truncate(a.Ward)),
 			fmt.Sprintf("ward code %q is not a ward of the city", truncate(a.Ward)))
 		return a
 	}
-	if a.Group != "" && !c.hasGroup(a.Ward, a.Group) {
+	if a.Group != "" && !w.groups[a.Group] {
 		v.add(field.group, fmt.Sprintf("Tổ dân phố/thôn %q không thuộc phường/xã %s", truncate(a.Group), a.Ward),
 			fmt.Sprintf("residential group %q is not in ward %s", truncate(a.Group), a.Ward))
 	}
@@ -435,8 +508,13 @@ func (v *checker) choices(c *Catalog, in []string, w Window) []string {
 // digits, landlines 02x with 11. It accepts +84 or 84 in front and spaces,
 // dots and dashes between digits.
 func NormalizePhone(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) == 10 && s[0] == '0' && strings.IndexByte("35789", s[1]) >= 0 && allDigits(s) {
+		return s, true // a mobile number as it is written
+	}
 	var b strings.Builder
-	for i, r := range strings.TrimSpace(s) {
+	b.Grow(len(s))
+	for i, r := range s {
 		switch {
 		case r >= '0' && r <= '9':
 			b.WriteRune(r)
@@ -457,6 +535,15 @@ func NormalizePhone(s string) (string, bool) {
 		return d, true
 	}
 	return "", false
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func truncate(s string) string {

@@ -330,8 +330,9 @@ func TestCatalogJSONRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzFastDecode holds the fast JSON decoder to the standard one: every
-// body it accepts encoding/json accepts too, decoded to the same form; it
+// FuzzFastDecode holds DecodeForm's fast decoders (the one-pass decoder,
+// then goccy/go-json) to the standard one: every body DecodeForm accepts
+// encoding/json accepts too, decoded to the same form; it
 // accepts all those encoding/json does except what the scan before them
 // refuses (duplicate or case-variant keys, invalid UTF-8, lone surrogates).
 func FuzzFastDecode(f *testing.F) {
@@ -344,6 +345,23 @@ func FuzzFastDecode(f *testing.F) {
 	f.Add([]byte("{\"child\":{\"full_name\":\"\xff\"}}"))
 	f.Add([]byte(`{"priority_group":-0,"consent":true} `))
 	f.Add([]byte(`{"a":1}`))
+	// Around the one-pass decoder: what it takes, and what it leaves to
+	// the scan and the decoders.
+	f.Add([]byte(" {\n\t\"level\" : \"mg5\" , \"school_year\":2027,\"priority_group\":0,\"choices\":[ ],\"consent\":false}\r\n"))
+	f.Add([]byte(`{"school_year":02027}`))
+	f.Add([]byte(`{"school_year":2027e0}`))
+	f.Add([]byte(`{"school_year":123456789012345678901}`))
+	f.Add([]byte(`{"priority_group":-1}`))
+	f.Add([]byte(`{"consent":null}`))
+	f.Add([]byte(`{"consent":truex}`))
+	f.Add([]byte(`{"child":{"full_name":"Tr\u1ea7n \"B\""}}`))
+	f.Add([]byte("{\"child\":{\"full_name\":\"\uFFFD\"},\"verification\":\"pending\"}")) // U+FFFD as it is
+	f.Add([]byte(`{"child":{"ward":"00004"}}`))
+	f.Add([]byte(`{"ward":"00004"}`))
+	f.Add([]byte(`{"residence":{"current":{"ward":"00004","ward":"00005"}}}`))
+	f.Add([]byte(`{"choices":["a",]}`))
+	f.Add([]byte(`{"choices":["a"],"choices":["b"]}`))
+	f.Add([]byte(`{"guardian":{"phone":"09"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if len(body) > enrollment.MaxFormBytes {
 			return // refused before decoding
@@ -374,4 +392,23 @@ func FuzzFastDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkCheck measures the checks of a registration as forms send it
+// (the intake runs them on every request).
+func BenchmarkCheck(b *testing.B) {
+	cat := testCatalog()
+	f, err := enrollment.DecodeForm([]byte(`{"level":"lop1","school_year":2027,"child":{"id_number":"001321012345","full_name":"Nguyễn Ngọc Minh Anh","date_of_birth":"2021-03-15","sex":"female","ethnicity":"Kinh","place_of_birth":"Bệnh viện Phụ sản Hà Nội"},"residence":{"permanent":{"ward":"00004","group":"TDP 3","address":"Số 12 ngõ 34 phố Quán Thánh"},"current":{"ward":"00004","group":"TDP 3","address":"Số 12 ngõ 34 phố Quán Thánh"}},"guardian":{"full_name":"Trần Thị Hoa","relation":"mother","id_number":"001190012345","phone":"0912345678","email":"hoa@example.vn"},"priority_group":0,"choices":["TH-BADINH-01","TH-BADINH-02"],"consent":true}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cat.Check(f, testNow); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := cat.Check(f, testNow); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

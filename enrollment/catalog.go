@@ -184,8 +184,6 @@ func (c *Catalog) Wards() []Ward {
 	return out
 }
 
-func (c *Catalog) hasGroup(ward, group string) bool { return c.wards[ward].groups[group] }
-
 // InCatchment reports whether a residence (ward and residential group) lies
 // in the offer's catchment.
 func (o *Offer) InCatchment(ward, group string) bool {

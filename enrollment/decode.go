@@ -26,6 +26,9 @@ func DecodeForm(body []byte) (*Form, error) {
 	if len(body) > MaxFormBytes {
 		return nil, tooLarge()
 	}
+	if f, ok := decodeFormFast(body); ok {
+		return f, nil
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, emptyBody()
 	}

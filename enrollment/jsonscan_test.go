@@ -142,6 +142,29 @@ func FuzzScan(f *testing.F) {
 	})
 }
 
+// TestDecodeFormFast: a registration as forms send it is decoded in one
+// pass, into one copy of the body and the choices.
+func TestDecodeFormFast(t *testing.T) {
+	for _, body := range []string{realisticBody, " " + realisticBody + "\n",
+		`{"level":"mg5","school_year":2027,"child":{"over_age_reason":"ốm"},"residence":{},"guardian":{},"choices":[],"consent":false}`} {
+		f, ok := decodeFormFast([]byte(body))
+		if !ok {
+			t.Fatalf("decodeFormFast(%s) = false, want the one-pass decoding", body)
+		}
+		var want Form
+		if err := decodeStrict([]byte(body), &want); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, *f); diff != "" {
+			t.Errorf("decodeFormFast(%s) differs from encoding/json (-want +got):\n%s", body, diff)
+		}
+	}
+	body := []byte(realisticBody)
+	if n := testing.AllocsPerRun(100, func() { _, _ = DecodeForm(body) }); n > 3 {
+		t.Errorf("DecodeForm allocates %v times on a registration, want at most 3 (the form, the body's copy, the choices)", n)
+	}
+}
+
 // BenchmarkScanForm measures the scan against the decoding it guards.
 func BenchmarkScanForm(b *testing.B) {
 	body := []byte(realisticBody)

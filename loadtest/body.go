@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -573,8 +576,13 @@ func appendString(b []byte, s string) []byte {
 // writeBodies writes the bodies of requests 0 to o.MaxRequests-1 to
 // o.BodiesOut, one a line, for a client such as wrk that cycles through
 // pre-generated bodies: the generator's forms, so the server does the
-// same work for them as for this load generator's.
-func writeBodies(ctx context.Context, o options) error {
+// same work for them as for this load generator's. With o.DistinctFrom,
+// a request whose child an earlier run drew is left out and the next one
+// taken instead, so that o.MaxRequests bodies are still written: runs
+// with different seeds draw some of the same children (their ID numbers
+// share a serial space of 10^6 per province, sex and birth year), and a
+// second registration of a child is refused (409).
+func writeBodies(ctx context.Context, o options, stderr io.Writer) error {
 	client := &http.Client{Timeout: 5 * time.Second}
 	c, err := fetchCity(ctx, client, o.Target)
 	if err != nil {
@@ -589,23 +597,96 @@ func writeBodies(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	drawn, err := drawnChildren(c, o.DistinctFrom)
+	if err != nil {
+		return err
+	}
 	f, err := os.Create(o.BodiesOut)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	var b []byte
-	for i := range o.MaxRequests {
-		body, _ := gen.request(i)
+	written, skipped := uint64(0), 0
+	for i := uint64(0); written < o.MaxRequests; i++ {
+		if i >= maxIndex {
+			f.Close()
+			return fmt.Errorf("-bodies-out: only %d bodies below request %d whose children no earlier run drew", written, maxIndex)
+		}
+		body, k := gen.request(i)
+		if drawn != nil {
+			if _, ok := drawn[gen.childID(i, k)]; ok {
+				skipped++
+				continue
+			}
+		}
 		b = append(append(b[:0], body...), '\n')
 		if _, err := w.Write(b); err != nil {
 			f.Close()
 			return err
 		}
+		written++
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
 		return err
 	}
+	if len(o.DistinctFrom) > 0 {
+		fmt.Fprintf(stderr, "loadtest: %d bodies written to %s; %d left out, their children drawn by %s\n",
+			written, o.BodiesOut, skipped, strings.Join(o.DistinctFrom, ", "))
+	}
 	return f.Close()
+}
+
+// childID returns the ID number of the child request i (of kind k)
+// registers: its own, or an earlier one's for a resubmission.
+func (g *generator) childID(i uint64, k kind) string {
+	if k == kindSame || k == kindChanged {
+		if j, ok := g.earlierFresh(i); ok {
+			i = j
+		}
+	}
+	return g.form(i).Child.IDNumber
+}
+
+// drawnChildren returns the ID numbers of the children drawn by the runs
+// of the JSON reports in files (earlier intake runs against the city c):
+// those of every request index the run used, whatever the request was
+// (an invalid form or a resubmission draws no new child, and counting its
+// index anyway only leaves out a few more). Nil when files is empty.
+func drawnChildren(c *city, files []string) (map[string]struct{}, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	drawn := map[string]struct{}{}
+	for _, name := range files {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("-distinct-from: %w", err)
+		}
+		var r report
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, fmt.Errorf("-distinct-from %s: %w", name, err)
+		}
+		if r.Scenario != "intake" && r.Scenario != "mixed" || r.Seed == 0 {
+			return nil, fmt.Errorf("-distinct-from %s: not the report of an intake run (scenario %q, no seed)", name, r.Scenario)
+		}
+		// The indices a run used: every request it built (by_kind counts
+		// them as they are built, sent or not), and a margin of one per
+		// connection.
+		n := r.Requests
+		built := 0
+		for _, v := range r.ByKind {
+			built += v
+		}
+		n = max(n, built) + r.Connections
+		g, err := newGenerator(c, r.Seed, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		for i := range uint64(min(n, maxIndex)) {
+			drawn[g.form(i).Child.IDNumber] = struct{}{}
+		}
+	}
+	return drawn, nil
 }

@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return printTable(stdout, o.Table)
 	}
 	if o.BodiesOut != "" {
-		return writeBodies(ctx, o)
+		return writeBodies(ctx, o, stderr)
 	}
 	r, err := runLoad(ctx, o, stderr)
 	if err != nil {

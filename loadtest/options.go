@@ -42,6 +42,9 @@ type options struct {
 	Label       string
 	Table       string // print the bench table of the reports in this directory
 	BodiesOut   string // write -max-requests request bodies to this file, one a line, and exit
+	// DistinctFrom lists JSON reports of earlier intake runs against the
+	// same intake: -bodies-out leaves out the children they drew.
+	DistinctFrom []string
 }
 
 var scenarios = []string{"intake", "healthz", "status", "mixed", "drain"}
@@ -92,6 +95,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Label, "label", "", "name of the run in the report (default: the scenario)")
 	fs.StringVar(&o.Table, "table", "", "print the bench table of the JSON reports in this directory (make bench), and exit")
 	fs.StringVar(&o.BodiesOut, "bodies-out", "", "intake: write the bodies of the first -max-requests requests to this file, one a line (for wrk), and exit")
+	fs.Func("distinct-from", "with -bodies-out: JSON reports (-json, comma-separated) of earlier intake runs against the same intake; leave out the children their requests drew, so that none is refused as a duplicate (409)", func(v string) error {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				o.DistinctFrom = append(o.DistinctFrom, f)
+			}
+		}
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -168,6 +179,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.BodiesOut != "" && (o.Scenario != "intake" || o.MaxRequests == 0) {
 		bad("-bodies-out needs -scenario intake and -max-requests N")
+	}
+	if len(o.DistinctFrom) > 0 && o.BodiesOut == "" {
+		bad("-distinct-from goes with -bodies-out")
 	}
 	if o.Label == "" {
 		o.Label = o.Scenario

@@ -168,3 +168,91 @@ func TestRunCountsUnexpectedAnswersAsErrors(t *testing.T) {
 		t.Errorf("errored %d, ok %v, throughput %g; want 50 errored, not OK, throughput 0", r.Errored, r.OK, r.Throughput)
 	}
 }
+
+// TestBodiesDistinctFromEarlierRuns checks -distinct-from: bodies written
+// after an intake run with another seed leave out the children that run
+// drew, which without it some of them repeat (and the service refuses).
+func TestBodiesDistinctFromEarlierRuns(t *testing.T) {
+	t.Parallel()
+	srv := fakeService(t)
+	dir := t.TempDir()
+	const n = 10_000
+	o, err := parseFlags([]string{"-target", srv.URL, "-max-requests", fmt.Sprint(n), "-duration", "1m", "-connections", "4",
+		"-seed", "7", "-quiet", "-poll", "20ms", "-wait-drain=false", "-verify=false"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := runLoad(context.Background(), o, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(dir, "intake.json")
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(report, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The children of the run, by ID number.
+	drawn := map[string]bool{}
+	c, _ := demoCity(t, time.Now())
+	g, err := newGenerator(c, 7, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range uint64(n) {
+		drawn[g.form(i).Child.IDNumber] = true
+	}
+	children := func(args ...string) (ids []string) {
+		t.Helper()
+		out := filepath.Join(dir, "bodies.txt")
+		o, err := parseFlags(append([]string{"-target", srv.URL, "-bodies-out", out, "-max-requests", fmt.Sprint(n),
+			"-dup", "0", "-invalid", "0", "-seed", "8"}, args...), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writeBodies(context.Background(), o, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(string(raw)) {
+			f, err := enrollment.DecodeForm([]byte(line))
+			if err != nil {
+				t.Fatalf("body %q: %v", line, err)
+			}
+			ids = append(ids, f.Child.IDNumber)
+		}
+		return ids
+	}
+	shared := func(ids []string) (k int) {
+		for _, id := range ids {
+			if drawn[id] {
+				k++
+			}
+		}
+		return k
+	}
+	plain := children()
+	if k := shared(plain); k == 0 {
+		t.Fatalf("seeds 7 and 8 share no child among %d; the test shows nothing", n)
+	}
+	distinct := children("-distinct-from", report)
+	if len(distinct) != n {
+		t.Errorf("%d bodies, want %d (-max-requests)", len(distinct), n)
+	}
+	if k := shared(distinct); k != 0 {
+		t.Errorf("with -distinct-from, %d of %d bodies are children of the earlier run", k, n)
+	}
+	seen := map[string]bool{}
+	for _, id := range distinct {
+		if seen[id] {
+			t.Fatalf("child %s twice among the bodies", id)
+		}
+		seen[id] = true
+	}
+}

@@ -1,13 +1,14 @@
 package web
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -121,9 +122,11 @@ func receiptJSON(code string, tail []byte) []byte {
 	b = append(b, `{"tracking_code":"`...)
 	b = append(b, code...)
 	b = append(b, `","status_url":"`...)
-	b = append(b, statusURL(code)...)
+	b = append(b, statusURLPrefix...)
+	b = append(b, code...)
 	b = append(b, `","status_page":"`...)
-	b = append(b, statusPage(code)...)
+	b = append(b, statusPagePrefix...)
+	b = append(b, code...)
 	b = append(b, `",`...)
 	return append(b, tail...)
 }
@@ -184,7 +187,9 @@ func (s *server) submitApplication(c echo.Context) error {
 		}
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, statusURL(rec.TrackingCode))
+	h := c.Response().Header()
+	h[echo.HeaderLocation] = []string{statusURL(rec.TrackingCode)}
+	h[echo.HeaderContentType] = jsonValue // as JSONBlob sets it, without allocating
 	if rec.Repeated {
 		return c.JSONBlob(http.StatusOK, receiptJSON(rec.TrackingCode, repeatedTail))
 	}
@@ -205,7 +210,16 @@ func (s *server) checkRegistration(c echo.Context) (*enrollment.Application, str
 	if req.ContentLength > enrollment.MaxFormBytes {
 		return nil, "too_large", enrollment.TooLarge() // refused before a byte of it is read
 	}
-	body, err := readBody(req)
+	// The body's buffer is used again for another request once the form
+	// is decoded: the form keeps copies of what it holds.
+	bp := bodyBuffers.Get().(*[]byte)
+	body, err := readBody(req, (*bp)[:0])
+	defer func() {
+		if cap(body) <= maxPooledBody {
+			*bp = body[:0]
+			bodyBuffers.Put(bp)
+		}
+	}()
 	if err != nil {
 		return nil, "bad_request", enrollment.Errorf(enrollment.CodeBadRequest, "Không đọc được nội dung yêu cầu", "cannot read the request body")
 	}
@@ -295,14 +309,33 @@ func (s *server) intakeState(c echo.Context) error {
 	}{st, s.NowFunc().UTC()})
 }
 
-// readBody reads at most MaxFormBytes+1 bytes of a request body, into a
-// buffer sized from Content-Length when the client sent one.
-func readBody(req *http.Request) ([]byte, error) {
-	n := req.ContentLength
-	if n < 0 || n > enrollment.MaxFormBytes {
-		n = 512
+// bodyBuffers holds buffers for registration bodies, up to maxPooledBody
+// bytes (a registration is under 2 KB).
+var bodyBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 4<<10)
+	return &b
+}}
+
+const maxPooledBody = 16 << 10
+
+// readBody reads at most MaxFormBytes+1 bytes of a request body, appending
+// them to buf, which it first grows to the Content-Length when the client
+// sent one.
+func readBody(req *http.Request, buf []byte) ([]byte, error) {
+	if n := req.ContentLength; n >= 0 && n <= enrollment.MaxFormBytes {
+		buf = slices.Grow(buf, int(n)+1)
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, n+1))
-	_, err := buf.ReadFrom(io.LimitReader(req.Body, enrollment.MaxFormBytes+1))
-	return buf.Bytes(), err
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 512)
+		}
+		n, err := req.Body.Read(buf[len(buf):min(cap(buf), enrollment.MaxFormBytes+1)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil || len(buf) > enrollment.MaxFormBytes {
+			return buf, err
+		}
+	}
 }

@@ -113,6 +113,11 @@ func echoError(he *echo.HTTPError) *enrollment.Error {
 	return enrollment.Errorf(enrollment.CodeInternal, "Lỗi hệ thống; vui lòng thử lại sau", "internal error; please try again later")
 }
 
-func statusURL(code string) string { return "/api/v1/applications/" + code }
+func statusURL(code string) string { return statusURLPrefix + code }
 
-func statusPage(code string) string { return "/tra-cuu.html?code=" + code }
+func statusPage(code string) string { return statusPagePrefix + code }
+
+const (
+	statusURLPrefix  = "/api/v1/applications/"
+	statusPagePrefix = "/tra-cuu.html?code="
+)

@@ -251,7 +251,7 @@ func readForm(c echo.Context) (*enrollment.Form, error) {
 	if req.ContentLength > enrollment.MaxFormBytes {
 		return nil, enrollment.TooLarge()
 	}
-	body, err := readBody(req)
+	body, err := readBody(req, nil)
 	if err != nil {
 		return nil, enrollment.Errorf(enrollment.CodeBadRequest, "Không đọc được nội dung yêu cầu", "cannot read the request body")
 	}

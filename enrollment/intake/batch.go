@@ -28,11 +28,12 @@ import (
 //
 // KEYS: the stream, then for each registration its child key, status key
 // and rate-limit key. ARGV: ceiling (0: none), key TTL in seconds, then for
-// each registration its tracking code, form hash, payload, status document
-// and limit per minute (0: no limit).
-// Returns two values per registration: {1, entry id} when added,
-// {0, "code hash"} for an existing child, {2, ""} when the backlog is at
-// its ceiling, {3, "seconds"} past the rate limit (retry after).
+// each registration the value of its child key (its tracking code and form
+// hash, "code hash"), its payload, its status document and its limit per
+// minute (0: no limit).
+// Returns two values per registration: {1, ""} when added, {0, "code
+// hash"} for an existing child, {2, ""} when the backlog is at its
+// ceiling, {3, "seconds"} past the rate limit (retry after).
 var submitBatchScript = redis.NewScript(`
 local ceiling = tonumber(ARGV[1])
 local ttl = ARGV[2]
@@ -55,28 +56,28 @@ local function limited(key, rate)
 end
 local out = {}
 for i = 1, (#KEYS - 1) / 3 do
-	local child, status, a = KEYS[3 * i - 1], KEYS[3 * i], 5 * i - 2
-	local rate = tonumber(ARGV[a + 4])
+	local child, a = KEYS[3 * i - 1], 4 * i - 1
+	local rate = tonumber(ARGV[a + 3])
 	local retry = nil
 	if rate > 0 then retry = limited(KEYS[3 * i + 1], rate) end
 	if retry then
-		out[#out + 1] = 3
-		out[#out + 1] = retry
+		out[2 * i - 1] = 3
+		out[2 * i] = retry
 	else
 		local prev = redis.call('GET', child)
 		if prev then
-			out[#out + 1] = 0
-			out[#out + 1] = prev
+			out[2 * i - 1] = 0
+			out[2 * i] = prev
 		elseif ceiling > 0 and backlog >= ceiling then
-			out[#out + 1] = 2
-			out[#out + 1] = ''
+			out[2 * i - 1] = 2
+			out[2 * i] = ''
 		else
-			local id = redis.call('XADD', KEYS[1], '*', 'a', ARGV[a + 2])
-			redis.call('SET', child, ARGV[a] .. ' ' .. ARGV[a + 1], 'EX', ttl)
-			redis.call('SET', status, ARGV[a + 3], 'EX', ttl)
+			redis.call('XADD', KEYS[1], '*', 'a', ARGV[a + 1])
+			redis.call('SET', child, ARGV[a], 'EX', ttl)
+			redis.call('SET', KEYS[3 * i], ARGV[a + 2], 'EX', ttl)
 			backlog = backlog + 1
-			out[#out + 1] = 1
-			out[#out + 1] = id
+			out[2 * i - 1] = 1
+			out[2 * i] = ''
 		end
 	end
 end
@@ -97,7 +98,7 @@ const (
 // submission is one registration waiting for its batch.
 type submission struct {
 	childKey, statusKey string
-	code, hash          string
+	child               string // the child key's value: "code hash"
 	payload, doc        []byte
 	limit               Limit
 	// state moves from pending to taken when a flush sends it, or to
@@ -162,8 +163,12 @@ func (b *batcher) submit(ctx context.Context, s *submission) verdict {
 	if start {
 		go b.flush()
 	}
-	t := time.NewTimer(b.timeout)
-	defer t.Stop()
+	t := timers.Get().(*time.Timer)
+	t.Reset(b.timeout)
+	defer func() {
+		t.Stop() // and, since Go 1.23, no value is left to receive
+		timers.Put(t)
+	}()
 	var cause error
 	select {
 	case v := <-s.done:
@@ -178,6 +183,14 @@ func (b *batcher) submit(ctx context.Context, s *submission) verdict {
 	}
 	return verdict{err: fmt.Errorf("%w (%w)", errTimeout, cause)}
 }
+
+// timers are the stopped timers of requests no longer waiting, for the
+// next ones to wait with.
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
 
 // errNotSent marks a registration given up before any of it reached Redis.
 var errNotSent = errors.New("redis did not take the registration in time")
@@ -215,11 +228,11 @@ func (b *batcher) flush() {
 func (b *batcher) send(batch []*submission) {
 	keys := make([]string, 1, 1+3*len(batch))
 	keys[0] = b.stream
-	args := make([]any, 2, 2+5*len(batch))
+	args := make([]any, 2, 2+4*len(batch))
 	args[0], args[1] = b.ceiling, b.ttl
 	for _, s := range batch {
 		keys = append(keys, s.childKey, s.statusKey, s.limit.Key)
-		args = append(args, s.code, s.hash, s.payload, s.doc, max(s.limit.PerMinute, 0))
+		args = append(args, s.child, s.payload, s.doc, max(s.limit.PerMinute, 0))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	res, err := submitBatchScript.Run(ctx, b.rdb, keys, args...).Slice()

@@ -4,7 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
@@ -47,14 +50,67 @@ func (k Keys) Group() string { return "store" }
 // names the child by a keyed hash (HMAC-SHA256, truncated to 128 bits) of
 // the ID number, never by the number.
 func (k Keys) Child(level enrollment.Level, year int, idNumber string) string {
+	return k.child(k.newChildMAC(), level, year, idNumber)
+}
+
+func (k Keys) newChildMAC() *childMAC {
 	secret := k.ChildSecret
 	if len(secret) == 0 {
 		secret = []byte(DevelopmentChildSecret)
 	}
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(idNumber))
-	var sum [sha256.Size]byte
-	return k.Prefix + ":child:" + string(level) + ":" + strconv.Itoa(year) + ":" + hex.EncodeToString(m.Sum(sum[:0])[:16])
+	return &childMAC{m: hmac.New(sha256.New, secret)}
+}
+
+// childMAC is an HMAC-SHA256 keyed with the child secret, with room to
+// write an ID number and take the sum without allocating.
+type childMAC struct {
+	m   hash.Hash
+	in  [32]byte
+	sum [sha256.Size]byte
+}
+
+// child is Child with c, not yet written to.
+func (k Keys) child(c *childMAC, level enrollment.Level, year int, idNumber string) string {
+	if len(idNumber) <= len(c.in) {
+		c.m.Write(append(c.in[:0], idNumber...))
+	} else {
+		c.m.Write([]byte(idNumber))
+	}
+	var digits [20]byte
+	var hexSum [32]byte
+	hex.Encode(hexSum[:], c.m.Sum(c.sum[:0])[:16])
+	y := strconv.AppendInt(digits[:0], int64(year), 10)
+	var b strings.Builder
+	b.Grow(len(k.Prefix) + len(":child:") + len(level) + 1 + len(y) + 1 + len(hexSum))
+	b.WriteString(k.Prefix)
+	b.WriteString(":child:")
+	b.WriteString(string(level))
+	b.WriteByte(':')
+	b.Write(y)
+	b.WriteByte(':')
+	b.Write(hexSum[:])
+	return b.String()
+}
+
+// childNamer names child keys as Keys.Child does, with HMACs kept for
+// reuse: keying one costs as much as hashing an ID number twice.
+type childNamer struct {
+	keys Keys
+	macs sync.Pool
+}
+
+func newChildNamer(k Keys) *childNamer {
+	n := &childNamer{keys: k}
+	n.macs.New = func() any { return k.newChildMAC() }
+	return n
+}
+
+func (n *childNamer) name(level enrollment.Level, year int, idNumber string) string {
+	c := n.macs.Get().(*childMAC)
+	c.m.Reset()
+	key := n.keys.child(c, level, year, idNumber)
+	n.macs.Put(c)
+	return key
 }
 
 // App is the key of the public status document of a tracking code.

@@ -46,3 +46,71 @@ func TestEntryPayloadRoundTrip(t *testing.T) {
 		t.Errorf("form hash did not change with the choices' order")
 	}
 }
+
+// TestEntry: the entry and hash SubmitLimited makes, encoding the
+// registration once, are those of json.Marshal's encoding: the entry
+// decodes as the application, and the hash is the one every earlier
+// version took (a repeated form must still be recognized).
+func TestEntry(t *testing.T) {
+	t.Parallel()
+	a := &enrollment.Application{Registration: enrollment.Registration{
+		Level: enrollment.LevelLop6, SchoolYear: 2027,
+		Child:     enrollment.Child{IDNumber: "079216000123", FullName: "Hồ \"Bé\" Na <&>", DateOfBirth: "2015-02-28", Sex: enrollment.Male, OverAgeReason: "ốm"},
+		Residence: enrollment.Residence{Current: enrollment.Address{Ward: "00004", Group: "TDP 1", Address: "Ngõ 3\\5"}},
+		Guardian:  enrollment.Guardian{FullName: "Hồ Văn Nam", Relation: "father", Phone: "0912345678"},
+		Choices:   []string{"THCS-A", "THCS-B"}, PriorityGroup: 2,
+	}}
+	if err := stamp(a, time.Date(2027, 7, 7, 0, 0, 0, 120000000, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []enrollment.Verification{"", enrollment.VerificationPending} {
+		a.Verification = v
+		content, err := json.Marshal(&a.Registration)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := a.Registration
+		plain.Verification = ""
+		pc, _ := json.Marshal(&plain)
+		payload, child := entry(a)
+		if want := entryPayload(a, content); string(payload) != string(want) {
+			t.Errorf("verification %q: entry\n%s\nwant\n%s", v, payload, want)
+		}
+		if want := a.TrackingCode + " " + formHash(pc); child != want {
+			t.Errorf("verification %q: child key value %s, want %s", v, child, want)
+		}
+		var got enrollment.Application
+		if err := json.Unmarshal(payload, &got); err != nil {
+			t.Fatalf("entry does not decode: %v\n%s", err, payload)
+		}
+		if diff := cmp.Diff(*a, got); diff != "" {
+			t.Errorf("decoded entry differs (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// TestChildKeys: the child keys keep their names (every process of an
+// intake, old and new, must name a child alike), with or without HMACs
+// kept for reuse.
+func TestChildKeys(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		keys     Keys
+		level    enrollment.Level
+		year     int
+		id, want string
+	}{
+		{Keys{Prefix: "ts"}, enrollment.LevelLop1, 2027, "001321012345", "ts:child:lop1:2027:0b1836f5ece77a09800d5c60866766a0"},
+		{Keys{Prefix: "bench1", ChildSecret: []byte("s3cret")}, enrollment.LevelMG5, 2026, "079216000123", "bench1:child:mg5:2026:829cf84198b449358df9daf756c759ed"},
+	} {
+		if got := tt.keys.Child(tt.level, tt.year, tt.id); got != tt.want {
+			t.Errorf("Child = %s, want %s", got, tt.want)
+		}
+		n := newChildNamer(tt.keys)
+		for range 3 {
+			if got := n.name(tt.level, tt.year, tt.id); got != tt.want {
+				t.Errorf("childNamer.name = %s, want %s", got, tt.want)
+			}
+		}
+	}
+}

@@ -77,6 +77,8 @@ type Queue struct {
 	// retries is set when the client retries failed commands: a failure
 	// then never proves that nothing was sent.
 	retries bool
+	// children names the child keys of registrations (Keys.Child).
+	children *childNamer
 }
 
 // Resender queues a message that sends a child's tracking code again to the
@@ -102,7 +104,8 @@ type cmdable interface {
 // With retries every failure is reported as unknown.
 func NewQueue(rdb *redis.Client, cfg Config, m *Metrics, autoPipeline bool) (*Queue, error) {
 	cfg.defaults()
-	q := &Queue{rdb: rdb, cmd: rdb, cfg: cfg, metrics: m, log: cfg.Logger, retries: rdb.Options().MaxRetries > 0}
+	q := &Queue{rdb: rdb, cmd: rdb, cfg: cfg, metrics: m, log: cfg.Logger, retries: rdb.Options().MaxRetries > 0,
+		children: newChildNamer(cfg.Keys)}
 	q.batch = &batcher{rdb: rdb, stream: cfg.Keys.Stream(), ceiling: cfg.Ceiling, ttl: int64(cfg.KeyTTL / time.Second),
 		timeout: cfg.Timeout, maxQueue: maxQueued}
 	if autoPipeline {
@@ -183,34 +186,17 @@ func (e *LimitedError) Error() string {
 // and queues nothing. Every call counts, whatever its outcome, as a
 // request counted by redis_rate would.
 func (q *Queue) SubmitLimited(ctx context.Context, a *enrollment.Application, limit Limit) (Receipt, error) {
-	content, err := json.Marshal(&a.Registration)
-	if err != nil {
-		return Receipt{}, fmt.Errorf("encode application: %w", err)
-	}
-	hash := formHash(content)
-	if a.Verification != "" {
-		// The hash names what the parent sent: the same form sent again
-		// while the population register has come back is still the same.
-		r := a.Registration
-		r.Verification = ""
-		plain, err := json.Marshal(&r)
-		if err != nil {
-			return Receipt{}, fmt.Errorf("encode application: %w", err)
-		}
-		hash = formHash(plain)
-	}
 	if err := stamp(a, q.cfg.NowFunc()); err != nil {
 		return Receipt{}, err
 	}
-	payload := entryPayload(a, content)
+	payload, child := entry(a)
 	// Until a worker stores the application and writes its full status
 	// document, the status key holds only a mark and the submission time:
 	// the intake path encodes nothing more.
-	doc := a.SubmittedAt.AppendFormat([]byte(queuedMark), time.RFC3339Nano)
-	k := q.cfg.Keys
+	doc := a.SubmittedAt.AppendFormat(append(make([]byte, 0, len(queuedMark)+len(time.RFC3339Nano)), queuedMark...), time.RFC3339Nano)
 	v := q.batch.submit(ctx, &submission{
-		childKey: k.Child(a.Level, a.SchoolYear, a.Child.IDNumber), statusKey: k.App(a.TrackingCode),
-		code: a.TrackingCode, hash: hash, payload: payload, doc: doc, limit: limit})
+		childKey: q.children.name(a.Level, a.SchoolYear, a.Child.IDNumber), statusKey: q.cfg.Keys.App(a.TrackingCode),
+		child: child, payload: payload, doc: doc, limit: limit})
 	if err := v.err; err != nil {
 		if errors.Is(err, errNotSent) || errors.Is(err, errQueueFull) || !q.retries && notSent(err) {
 			q.metrics.reject("redis_unavailable")
@@ -232,7 +218,7 @@ func (q *Queue) SubmitLimited(ctx context.Context, a *enrollment.Application, li
 		return Receipt{}, busy(q.cfg.RetryAfter)
 	}
 	code, prevHash, _ := strings.Cut(val, " ")
-	if prevHash == hash {
+	if prevHash == child[len(a.TrackingCode)+1:] {
 		q.metrics.reject("repeated")
 		return Receipt{TrackingCode: code, Repeated: true}, nil
 	}
@@ -297,12 +283,48 @@ func queuedDoc(code, submittedAt string) ([]byte, bool, error) {
 // different form for the same child (answered 409).
 func formHash(content []byte) string {
 	sum := sha256.Sum256(content)
-	return hex.EncodeToString(sum[:12])
+	return hex.EncodeToString(sum[:formHashLen/2])
 }
+
+// entry returns the stream entry of a stamped application (entryPayload)
+// and the value of its child key: its tracking code and the hash of its
+// form (formHash), "code hash". It encodes the registration once, into
+// the entry: the hash is taken of its JSON there before it is spliced.
+// The hash names what the parent sent: for an application pending
+// verification it is the registration's without Verification, so the
+// same form sent again while the population register has come back is
+// still the same.
+func entry(a *enrollment.Application) (payload []byte, child string) {
+	b := make([]byte, 0, 1280)
+	b = append(b, `{"id":"`...)
+	b = append(b, a.ID...)
+	b = append(b, `","tracking_code":"`...)
+	b = append(b, a.TrackingCode...)
+	b = append(b, `","submitted_at":"`...)
+	b = a.SubmittedAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	at := len(b)
+	b = a.Registration.AppendJSON(b)
+	var sum [sha256.Size]byte
+	if a.Verification == "" {
+		sum = sha256.Sum256(b[at:])
+	} else {
+		r := a.Registration
+		r.Verification = ""
+		sum = sha256.Sum256(r.AppendJSON(nil))
+	}
+	b[at] = ',' // the registration's "{": its members follow the intake's
+	v := make([]byte, 0, len(a.TrackingCode)+1+formHashLen)
+	v = append(append(v, a.TrackingCode...), ' ')
+	return b, string(hex.AppendEncode(v, sum[:formHashLen/2]))
+}
+
+// formHashLen is the length of a form hash: 12 bytes of SHA-256, in hex.
+const formHashLen = 24
 
 // entryPayload is the stream entry of an application: its content with the
 // id, tracking code and submission time spliced in front, which decodes as
-// an enrollment.Application. The content is encoded once per request.
+// an enrollment.Application.
 func entryPayload(a *enrollment.Application, content []byte) []byte {
 	b := make([]byte, 0, len(content)+128)
 	b = append(b, `{"id":"`...)
