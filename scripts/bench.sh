@@ -251,6 +251,11 @@ server_metric() {
 	curl -fsS "$METRICS_URL/metrics" | awk -v m="$1" '$1 == m { v = $2 } END { printf "%s", v + 0 }'
 }
 
+# refusals: the last server's refusal counters, a line "reason count" each.
+refusals() {
+	curl -fsS "$METRICS_URL/metrics" | sed -n 's/^tuyensinh_intake_rejected_total{reason="\([^"]*\)"} \(.*\)/\1 \2/p'
+}
+
 # with_redis_cpu NAME CMD...: runs CMD and writes the Redis CPU it cost per
 # answered request of report NAME to $WORK/NAME.rcpu (microseconds).
 with_redis_cpu() {
@@ -287,6 +292,7 @@ wrk_run() {
 	u0=$(server_metric 'tuyensinh_intake_rejected_total{reason="redis_unconfirmed"}')
 	d0=$(server_metric 'tuyensinh_intake_rejected_total{reason="duplicate"}')
 	l0=$(server_metric 'tuyensinh_intake_rejected_total{reason="too_many_requests"}')
+	refusals >"$WORK/$name.refused0"
 	x0=$(redis-cli -u "$REDIS_PHASE_URL" xlen "$stream")
 	r0=$(redis_cpu "$REDIS_PHASE_URL")
 	local args=(-t2 -c"$CONNS" -d"$DUR" --latency --timeout 10s)
@@ -299,10 +305,15 @@ wrk_run() {
 	u1=$(server_metric 'tuyensinh_intake_rejected_total{reason="redis_unconfirmed"}')
 	d1=$(server_metric 'tuyensinh_intake_rejected_total{reason="duplicate"}')
 	l1=$(server_metric 'tuyensinh_intake_rejected_total{reason="too_many_requests"}')
+	refusals >"$WORK/$name.refused1"
+	# The phase's other refusals, to name what answers not 2xx were.
+	local others
+	others=$(awk 'FILENAME == ARGV[1] { n0[$1] = $2; next } $1 != "duplicate" && $1 != "too_many_requests" && $1 != "repeated" && $2 > n0[$1] + 0 {
+		printf "%s%s %d", sep, $1, $2 - n0[$1]; sep = ", " }' "$WORK/$name.refused0" "$WORK/$name.refused1")
 	x1=$(redis-cli -u "$REDIS_PHASE_URL" xlen "$stream")
 	awk -v label="$name" -v mode="$mode" -v c0="$c0" -v c1="$c1" -v r0="$r0" -v r1="$r1" \
 		-v a0="$a0" -v a1="$a1" -v u0="$u0" -v u1="$u1" -v d0="$d0" -v d1="$d1" -v l0="$l0" -v l1="$l1" \
-		-v xadd="$((x1 - x0))" -v rcpu="$WORK/$name.rcpu" '
+		-v others="$others" -v xadd="$((x1 - x0))" -v rcpu="$WORK/$name.rcpu" '
 	function ms(v) {
 		if (v ~ /us$/) return v * 0.001
 		if (v ~ /ms$/) return v * 1
@@ -330,7 +341,8 @@ wrk_run() {
 			dup = dup < bad ? dup : bad
 			lim = lim < bad - dup ? lim : bad - dup
 			other = bad - dup - lim
-			if (other > 0) problems = problems (problems ? "; " : "") other " answers neither 2xx nor a refusal of a duplicate child or past the rate limit"
+			if (other > 0) problems = problems (problems ? "; " : "") other " answers neither 2xx nor a refusal of a duplicate child or past the rate limit (" \
+				(others ? "the server refused: " others : "none refused by the intake handler") ")"
 			# The bodies leave out the children earlier phases drew, and
 			# the limit is set above the load: a few refusals are
 			# tolerated, more would make the figure a refusal rate.
