@@ -18,55 +18,41 @@ func decodeFormFast(body []byte) (*Form, bool) {
 	d := formDecoder{buf: body}
 	f := new(Form)
 	d.src = string(body)
-	if !d.open('{') {
-		return nil, false
-	}
-	var seen uint16
-	for first := true; ; first = false {
-		key, done, ok := d.member(first)
-		if !ok {
-			return nil, false
-		}
-		if done {
-			break
-		}
-		var bit uint16
-		var s string
+	var s string
+	ok := d.object(func(key string) (uint16, bool) {
+		ok := false
 		switch key {
 		case "level":
-			bit = 1 << 0
 			s, ok = d.str()
 			f.Level = Level(s)
+			return 1 << 0, ok
 		case "school_year":
-			bit = 1 << 1
 			f.SchoolYear, ok = d.int()
+			return 1 << 1, ok
 		case "child":
-			bit = 1 << 2
-			ok = d.child(&f.Child)
+			return 1 << 2, d.child(&f.Child)
 		case "residence":
-			bit = 1 << 3
-			ok = d.residence(&f.Residence)
+			return 1 << 3, d.residence(&f.Residence)
 		case "guardian":
-			bit = 1 << 4
-			ok = d.guardian(&f.Guardian)
+			return 1 << 4, d.guardian(&f.Guardian)
 		case "priority_group":
-			bit = 1 << 5
 			f.PriorityGroup, ok = d.int()
+			return 1 << 5, ok
 		case "choices":
-			bit = 1 << 6
 			f.Choices, ok = d.strings()
+			return 1 << 6, ok
 		case "verification":
-			bit = 1 << 7
 			s, ok = d.str()
 			f.Verification = Verification(s)
+			return 1 << 7, ok
 		case "consent":
-			bit = 1 << 8
 			f.Consent, ok = d.boolean()
+			return 1 << 8, ok
 		}
-		if bit == 0 || !ok || seen&bit != 0 {
-			return nil, false
-		}
-		seen |= bit
+		return 0, false
+	})
+	if !ok {
+		return nil, false
 	}
 	d.space()
 	if d.pos != len(d.buf) {
@@ -224,85 +210,82 @@ func (d *formDecoder) strings() ([]string, bool) {
 }
 
 func (d *formDecoder) child(c *Child) bool {
-	if !d.open('{') {
-		return false
-	}
-	var seen uint8
-	for first := true; ; first = false {
-		key, done, ok := d.member(first)
-		if !ok {
-			return false
-		}
-		if done {
-			return true
-		}
-		var bit uint8
-		var s string
-		s, ok = d.str()
+	return d.object(func(key string) (uint16, bool) {
 		switch key {
 		case "id_number":
-			bit = 1 << 0
-			c.IDNumber = s
+			return 1 << 0, d.strTo(&c.IDNumber)
 		case "full_name":
-			bit = 1 << 1
-			c.FullName = s
+			return 1 << 1, d.strTo(&c.FullName)
 		case "date_of_birth":
-			bit = 1 << 2
-			c.DateOfBirth = s
+			return 1 << 2, d.strTo(&c.DateOfBirth)
 		case "sex":
-			bit = 1 << 3
+			var s string
+			ok := d.strTo(&s)
 			c.Sex = Sex(s)
+			return 1 << 3, ok
 		case "ethnicity":
-			bit = 1 << 4
-			c.Ethnicity = s
+			return 1 << 4, d.strTo(&c.Ethnicity)
 		case "place_of_birth":
-			bit = 1 << 5
-			c.PlaceOfBirth = s
+			return 1 << 5, d.strTo(&c.PlaceOfBirth)
 		case "over_age_reason":
-			bit = 1 << 6
-			c.OverAgeReason = s
+			return 1 << 6, d.strTo(&c.OverAgeReason)
 		}
-		if bit == 0 || !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return 0, false
+	})
 }
 
 func (d *formDecoder) residence(r *Residence) bool {
-	if !d.open('{') {
-		return false
-	}
-	var seen uint8
-	for first := true; ; first = false {
-		key, done, ok := d.member(first)
-		if !ok {
-			return false
-		}
-		if done {
-			return true
-		}
-		var bit uint8
+	return d.object(func(key string) (uint16, bool) {
 		switch key {
 		case "permanent":
-			bit = 1 << 0
-			ok = d.address(&r.Permanent)
+			return 1 << 0, d.address(&r.Permanent)
 		case "current":
-			bit = 1 << 1
-			ok = d.address(&r.Current)
+			return 1 << 1, d.address(&r.Current)
 		}
-		if bit == 0 || !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return 0, false
+	})
 }
 
 func (d *formDecoder) address(a *Address) bool {
+	return d.object(func(key string) (uint16, bool) {
+		switch key {
+		case "ward":
+			return 1 << 0, d.strTo(&a.Ward)
+		case "group":
+			return 1 << 1, d.strTo(&a.Group)
+		case "address":
+			return 1 << 2, d.strTo(&a.Address)
+		}
+		return 0, false
+	})
+}
+
+func (d *formDecoder) guardian(g *Guardian) bool {
+	return d.object(func(key string) (uint16, bool) {
+		switch key {
+		case "full_name":
+			return 1 << 0, d.strTo(&g.FullName)
+		case "relation":
+			return 1 << 1, d.strTo(&g.Relation)
+		case "id_number":
+			return 1 << 2, d.strTo(&g.IDNumber)
+		case "phone":
+			return 1 << 3, d.strTo(&g.Phone)
+		case "email":
+			return 1 << 4, d.strTo(&g.Email)
+		}
+		return 0, false
+	})
+}
+
+// object reads an object, each member by field, which decodes the value
+// of the member named key and returns the member's bit and whether its
+// value decoded (bit 0: no such member). A member may come at most once.
+func (d *formDecoder) object(field func(key string) (bit uint16, ok bool)) bool {
 	if !d.open('{') {
 		return false
 	}
-	var seen uint8
+	var seen uint16
 	for first := true; ; first = false {
 		key, done, ok := d.member(first)
 		if !ok {
@@ -311,20 +294,7 @@ func (d *formDecoder) address(a *Address) bool {
 		if done {
 			return true
 		}
-		var bit uint8
-		var s string
-		s, ok = d.str()
-		switch key {
-		case "ward":
-			bit = 1 << 0
-			a.Ward = s
-		case "group":
-			bit = 1 << 1
-			a.Group = s
-		case "address":
-			bit = 1 << 2
-			a.Address = s
-		}
+		bit, ok := field(key)
 		if bit == 0 || !ok || seen&bit != 0 {
 			return false
 		}
@@ -332,42 +302,9 @@ func (d *formDecoder) address(a *Address) bool {
 	}
 }
 
-func (d *formDecoder) guardian(g *Guardian) bool {
-	if !d.open('{') {
-		return false
-	}
-	var seen uint8
-	for first := true; ; first = false {
-		key, done, ok := d.member(first)
-		if !ok {
-			return false
-		}
-		if done {
-			return true
-		}
-		var bit uint8
-		var s string
-		s, ok = d.str()
-		switch key {
-		case "full_name":
-			bit = 1 << 0
-			g.FullName = s
-		case "relation":
-			bit = 1 << 1
-			g.Relation = s
-		case "id_number":
-			bit = 1 << 2
-			g.IDNumber = s
-		case "phone":
-			bit = 1 << 3
-			g.Phone = s
-		case "email":
-			bit = 1 << 4
-			g.Email = s
-		}
-		if bit == 0 || !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+// strTo reads a string into *p.
+func (d *formDecoder) strTo(p *string) bool {
+	s, ok := d.str()
+	*p = s
+	return ok
 }
