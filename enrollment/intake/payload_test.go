@@ -114,3 +114,12 @@ func TestChildKeys(t *testing.T) {
 		}
 	}
 }
+
+// entryPayload is the stream entry of an application made the long way:
+// its content (a JSON object) with the id, tracking code and submission
+// time spliced in front; entry must give the same bytes.
+func entryPayload(a *enrollment.Application, content []byte) []byte {
+	b := appendEntryHead(nil, a)
+	b = append(b, ',')
+	return append(b, content[1:]...)
+}

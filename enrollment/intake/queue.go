@@ -295,14 +295,7 @@ func formHash(content []byte) string {
 // same form sent again while the population register has come back is
 // still the same.
 func entry(a *enrollment.Application) (payload []byte, child string) {
-	b := make([]byte, 0, 1280)
-	b = append(b, `{"id":"`...)
-	b = append(b, a.ID...)
-	b = append(b, `","tracking_code":"`...)
-	b = append(b, a.TrackingCode...)
-	b = append(b, `","submitted_at":"`...)
-	b = a.SubmittedAt.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, '"')
+	b := appendEntryHead(make([]byte, 0, 1280), a)
 	at := len(b)
 	b = a.Registration.AppendJSON(b)
 	var sum [sha256.Size]byte
@@ -322,19 +315,16 @@ func entry(a *enrollment.Application) (payload []byte, child string) {
 // formHashLen is the length of a form hash: 12 bytes of SHA-256, in hex.
 const formHashLen = 24
 
-// entryPayload is the stream entry of an application: its content with the
-// id, tracking code and submission time spliced in front, which decodes as
-// an enrollment.Application.
-func entryPayload(a *enrollment.Application, content []byte) []byte {
-	b := make([]byte, 0, len(content)+128)
+// appendEntryHead appends the start of a's stream entry: its id, tracking
+// code and submission time, up to the closing quote of the last.
+func appendEntryHead(b []byte, a *enrollment.Application) []byte {
 	b = append(b, `{"id":"`...)
 	b = append(b, a.ID...)
 	b = append(b, `","tracking_code":"`...)
 	b = append(b, a.TrackingCode...)
 	b = append(b, `","submitted_at":"`...)
 	b = a.SubmittedAt.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `",`...)
-	return append(b, content[1:]...) // content is a JSON object: drop its "{"
+	return append(b, '"')
 }
 
 // State returns a snapshot of the intake stream, or CodeUnavailable when
