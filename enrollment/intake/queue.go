@@ -322,21 +322,6 @@ func entry(a *enrollment.Application) (payload []byte, child string) {
 // formHashLen is the length of a form hash: 12 bytes of SHA-256, in hex.
 const formHashLen = 24
 
-// entryPayload is the stream entry of an application: its content with the
-// id, tracking code and submission time spliced in front, which decodes as
-// an enrollment.Application.
-func entryPayload(a *enrollment.Application, content []byte) []byte {
-	b := make([]byte, 0, len(content)+128)
-	b = append(b, `{"id":"`...)
-	b = append(b, a.ID...)
-	b = append(b, `","tracking_code":"`...)
-	b = append(b, a.TrackingCode...)
-	b = append(b, `","submitted_at":"`...)
-	b = a.SubmittedAt.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `",`...)
-	return append(b, content[1:]...) // content is a JSON object: drop its "{"
-}
-
 // State returns a snapshot of the intake stream, or CodeUnavailable when
 // Redis does not answer within Config.Timeout.
 func (q *Queue) State(ctx context.Context) (State, error) {
