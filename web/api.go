@@ -200,7 +200,7 @@ func (s *server) submitApplication(c echo.Context) error {
 // comes with the reason the metrics count it under.
 func (s *server) checkRegistration(c echo.Context) (*enrollment.Application, string, error) {
 	req := c.Request()
-	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
+	if ct := req.Header.Get(echo.HeaderContentType); ct != "" && ct != echo.MIMEApplicationJSON {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
 			return nil, "bad_request", enrollment.Errorf(enrollment.CodeBadRequest,
 				"Cần gửi hồ sơ dạng JSON (Content-Type: application/json), đã gửi "+ct,

@@ -295,7 +295,14 @@ func formHash(content []byte) string {
 // same form sent again while the population register has come back is
 // still the same.
 func entry(a *enrollment.Application) (payload []byte, child string) {
-	b := appendEntryHead(make([]byte, 0, 1280), a)
+	b := make([]byte, 0, 1280)
+	b = append(b, `{"id":"`...)
+	b = append(b, a.ID...)
+	b = append(b, `","tracking_code":"`...)
+	b = append(b, a.TrackingCode...)
+	b = append(b, `","submitted_at":"`...)
+	b = a.SubmittedAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
 	at := len(b)
 	b = a.Registration.AppendJSON(b)
 	var sum [sha256.Size]byte
@@ -314,18 +321,6 @@ func entry(a *enrollment.Application) (payload []byte, child string) {
 
 // formHashLen is the length of a form hash: 12 bytes of SHA-256, in hex.
 const formHashLen = 24
-
-// appendEntryHead appends the start of a's stream entry: its id, tracking
-// code and submission time, up to the closing quote of the last.
-func appendEntryHead(b []byte, a *enrollment.Application) []byte {
-	b = append(b, `{"id":"`...)
-	b = append(b, a.ID...)
-	b = append(b, `","tracking_code":"`...)
-	b = append(b, a.TrackingCode...)
-	b = append(b, `","submitted_at":"`...)
-	b = a.SubmittedAt.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
-}
 
 // State returns a snapshot of the intake stream, or CodeUnavailable when
 // Redis does not answer within Config.Timeout.
