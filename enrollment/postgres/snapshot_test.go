@@ -42,7 +42,7 @@ func TestCompactInstance(t *testing.T) {
 			{ID: "ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789", Choices: []string{}},
 			{ID: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Choices: []string{"A", "Trường \"B\"\t\\"},
 				PermanentZone: "w1", CurrentZone: "w1/g2", PriorityGroup: -3, SiblingsAt: []string{"A"}, Guaranteed: true,
-				Location: &allocation.Location{Lat: math.SmallestNonzeroFloat64, Lon: -0.0}},
+				Location: &allocation.Location{Lat: math.SmallestNonzeroFloat64, Lon: math.Copysign(0, -1)}},
 			{ID: "", PriorityGroup: 1 << 40, Location: &allocation.Location{Lat: 21.0, Lon: 105.8}},
 		}}
 	cases = append(cases, odd, &allocation.Instance{})
