@@ -21,6 +21,9 @@ type Window struct {
 	// population register before it is queued (see Catalog.Verify). It is
 	// off unless the authority turns it on for the window.
 	VerifyRegistry bool `json:"verify_registry" db:"verify_registry"`
+	// ConfirmBy is when placed children must confirm their school, once
+	// the authority has set it (a published run may set its own).
+	ConfirmBy *time.Time `json:"confirm_by,omitempty" db:"confirm_by"`
 }
 
 // Open reports whether the window takes registrations at t: from OpensAt

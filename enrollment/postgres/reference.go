@@ -14,7 +14,7 @@ import (
 // LoadCatalog reads windows, wards and school offers with their catchments.
 func (d *DB) LoadCatalog(ctx context.Context) (_ *enrollment.Catalog, err error) {
 	defer wrap(&err, "load catalog")
-	const qWindows = `SELECT level, school_year, opens_at, closes_at, birth_year, max_choices, verify_registry FROM windows`
+	const qWindows = `SELECT level, school_year, opens_at, closes_at, birth_year, max_choices, verify_registry, confirm_by FROM windows`
 	var windows []enrollment.Window
 	if err := d.db.SelectContext(ctx, &windows, qWindows); err != nil {
 		return nil, fmt.Errorf("load windows: %w", err)
@@ -22,6 +22,10 @@ func (d *DB) LoadCatalog(ctx context.Context) (_ *enrollment.Catalog, err error)
 	for i := range windows {
 		windows[i].OpensAt = windows[i].OpensAt.UTC()
 		windows[i].ClosesAt = windows[i].ClosesAt.UTC()
+		if t := windows[i].ConfirmBy; t != nil {
+			u := t.UTC()
+			windows[i].ConfirmBy = &u
+		}
 	}
 
 	const qWards = `SELECT code, name, kind, groups FROM wards ORDER BY code`

@@ -65,6 +65,22 @@ func TestSaveReferenceAndCatalog(t *testing.T) {
 	if len(again.Wards()) != len(ref.Wards) || len(again.Windows()) != 3 {
 		t.Errorf("after a second save: %d wards, %d windows; want %d, 3", len(again.Wards()), len(again.Windows()), len(ref.Wards))
 	}
+	// The confirmation deadline, once set, is the window's.
+	for _, w := range again.Windows() {
+		if w.ConfirmBy != nil {
+			t.Errorf("window %s/%d has confirm_by %v before any was set", w.Level, w.SchoolYear, w.ConfirmBy)
+		}
+	}
+	by := testNow.Add(30 * 24 * time.Hour).Truncate(time.Second)
+	if _, err := store.Handle().ExecContext(t.Context(), `UPDATE windows SET confirm_by = $1 WHERE level = 'lop1'`, by); err != nil {
+		t.Fatal(err)
+	}
+	if again, err = store.LoadCatalog(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if w, ok := again.CurrentWindow(enrollment.LevelLop1, testNow); !ok || w.ConfirmBy == nil || !w.ConfirmBy.Equal(by) || w.ConfirmBy.Location() != time.UTC {
+		t.Errorf("lop1 window = %+v, %v; want confirm_by %v in UTC", w, ok, by)
+	}
 	o, ok := again.Offer("TH-BADINH-01", enrollment.LevelLop1, 2027)
 	if !ok || len(o.Catchment) == 0 || !o.InCatchment("00004", "TDP 3") {
 		t.Errorf("offer TH-BADINH-01 = %+v, %v; want its catchment to cover 00004/TDP 3", o, ok)
