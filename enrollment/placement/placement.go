@@ -154,8 +154,6 @@ type Snapshot struct {
 	Request  Request
 	Instance *allocation.Instance
 	Seed     postgres.Seed
-	// Applications holds the application id of each student, by index.
-	Applications []string
 	// Kept are the round-2 children who confirmed: they keep their school.
 	Kept []postgres.Assignment
 	// Missed are the applications (round 2) placed and unconfirmed after
@@ -400,7 +398,6 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 	slices.Sort(snap.Missed)
 
 	inst.Students = make([]allocation.Student, len(students))
-	snap.Applications = make([]string, len(students))
 	// Choices share one backing array: 150,000 small slices cost more
 	// than the placing itself.
 	flat := make([]string, 0, len(students)*3)
@@ -422,7 +419,6 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 		s.Location = placeOf[home]
 		s.Guaranteed = guaranteedLevel(req.Level) && (anyCatchment[s.PermanentZone] || anyCatchment[s.CurrentZone])
 		inst.Students[i] = s
-		snap.Applications[i] = a.ID
 	}
 	snap.Instance = inst
 	return snap, nil
