@@ -58,17 +58,12 @@ func placeStored(ctx context.Context, p storedPlacement, getenv func(string) str
 	if err != nil {
 		return fmt.Errorf("place: %w", err)
 	}
-	t1 := time.Now()
-	res, err := snap.Place()
+	load := time.Since(t0)
+	out, err := placement.PlaceAndStore(ctx, db, snap)
 	if err != nil {
 		return fmt.Errorf("place: %w", err)
 	}
-	t2 := time.Now()
-	r, err := placement.Store(ctx, db, snap, res)
-	if err != nil {
-		return fmt.Errorf("place: %w", err)
-	}
-	t3 := time.Now()
+	r, res := out.Run, out.Result
 	if p.output != "" {
 		if err := writeAtomic(p.output, stdout, res.WriteJSON); err != nil {
 			return err
@@ -80,8 +75,8 @@ func placeStored(ctx context.Context, p storedPlacement, getenv func(string) str
 		r.ID, r.Level, r.SchoolYear, r.SchoolYear+1, r.Round, r.Mechanism, r.Include, st.Students, st.Schools,
 		st.AssignedByChoice, st.FirstChoice, st.Administrative, st.Unassigned, st.UnassignedGuaranteed)
 	if p.verbose {
-		fmt.Fprintf(stderr, "load %v, place %v, store %v\n", t1.Sub(t0).Round(time.Millisecond),
-			t2.Sub(t1).Round(time.Millisecond), t3.Sub(t2).Round(time.Millisecond))
+		fmt.Fprintf(stderr, "load %v, place %v, store %v (the instance written while placing)\n", load.Round(time.Millisecond),
+			out.Place.Round(time.Millisecond), out.Store.Round(time.Millisecond))
 	}
 	fmt.Fprintf(stdout, "%d\n", r.ID)
 	return nil

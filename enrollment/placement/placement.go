@@ -140,7 +140,14 @@ func appendPseudonym(dst, buf []byte, level enrollment.Level, year int, tracking
 	return hex.AppendEncode(dst, d[:])
 }
 
-const hexDigits = "0123456789abcdef"
+// unhex is the value of a lowercase hex digit (and of nothing else a
+// pseudonym holds).
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'a' + 10
+}
 
 // Commitment is the public commitment to a seed: its hex SHA-256.
 func Commitment(seed string) string {
@@ -233,11 +240,7 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 				return nil, err
 			}
 		}
-		states = append(states, enrollment.StatusUnplaced, enrollment.StatusPlaced, enrollment.StatusConfirmed)
-	}
-	apps, err := db.PlacementApplicants(ctx, level, year, states)
-	if err != nil {
-		return nil, err
+		states = append(states, enrollment.StatusUnplaced)
 	}
 
 	inScope := make(map[string]int32, len(offers))
@@ -318,110 +321,218 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 
 	// Round 2: who keeps, who holds, who is freed.
 	taken := make([]int, len(offers))
-	pastDeadline := snap.Deadline != nil && now.After(*snap.Deadline)
-	type student struct {
-		// key is the pseudonym's first 16 hex digits as a number: they
-		// order the students as the pseudonyms do, at the cost of a
-		// number comparison, but where two agree.
-		key       uint64
-		pseudonym string
-		at        int
-		app       *postgres.Applicant
-	}
-	students := make([]student, 0, len(apps))
-	// The pseudonyms share one string, as the choices below share one
-	// array: 150,000 small strings cost more than hashing them.
-	names := make([]byte, 0, 2*sha256.Size*len(apps))
-	var buf [128]byte
-	for i := range apps {
-		a := &apps[i]
-		if len(a.Choices) == 0 {
-			continue
+	if req.Round == 2 {
+		held, err := db.PlacementApplicants(ctx, level, year, []enrollment.Status{enrollment.StatusPlaced, enrollment.StatusConfirmed})
+		if err != nil {
+			return nil, err
 		}
-		if _, ok := inScope[a.Choices[0]]; !ok {
-			continue
-		}
-		p := len(names)
-		names = appendPseudonym(names, buf[:0], req.Level, year, a.TrackingCode)
-		switch a.Status {
-		case enrollment.StatusConfirmed:
-			if k, ok := inScope[a.PlacedSchool]; ok {
-				taken[k]++
+		pastDeadline := snap.Deadline != nil && now.After(*snap.Deadline)
+		for i := range held {
+			a := &held[i]
+			if len(a.Choices) == 0 {
+				continue
 			}
-			ps := string(names[p:])
-			d := allocation.LotteryDigest(seed.Seed, ps)
-			snap.Kept = append(snap.Kept, postgres.Assignment{ApplicationID: a.ID, Pseudonym: ps, School: a.PlacedSchool,
-				Via: "kept", Lottery: hex.EncodeToString(d[:]), ChoiceRank: slices.Index(a.Choices, a.PlacedSchool) + 1})
-			continue
-		case enrollment.StatusPlaced:
-			if pastDeadline {
+			if _, ok := inScope[a.Choices[0]]; !ok {
+				continue
+			}
+			k, placedHere := inScope[a.PlacedSchool]
+			switch {
+			case a.Status == enrollment.StatusConfirmed:
+				if placedHere {
+					taken[k]++
+				}
+				ps := Pseudonym(req.Level, year, a.TrackingCode)
+				d := allocation.LotteryDigest(seed.Seed, ps)
+				snap.Kept = append(snap.Kept, postgres.Assignment{ApplicationID: a.ID, Pseudonym: ps, School: a.PlacedSchool,
+					Via: "kept", Lottery: hex.EncodeToString(d[:]), ChoiceRank: slices.Index(a.Choices, a.PlacedSchool) + 1})
+			case pastDeadline:
 				snap.Missed = append(snap.Missed, a.ID)
-			} else {
-				if k, ok := inScope[a.PlacedSchool]; ok {
+			default:
+				if placedHere {
 					taken[k]++
 				}
 				snap.Held++
 			}
-			continue
 		}
-		var key uint64
-		for _, c := range names[p : p+16] {
-			key = key<<4 | uint64(strings.IndexByte(hexDigits, c))
-		}
-		students = append(students, student{key: key, at: p, app: a})
-	}
-	all := string(names)
-	for i := range students {
-		students[i].pseudonym = all[students[i].at : students[i].at+2*sha256.Size]
+		slices.SortFunc(snap.Kept, func(a, b postgres.Assignment) int { return strings.Compare(a.Pseudonym, b.Pseudonym) })
+		slices.Sort(snap.Missed)
 	}
 	for k := range inst.Schools {
 		inst.Schools[k].Quota = max(0, inst.Schools[k].Quota-taken[k])
 	}
-	slices.SortFunc(students, func(a, b student) int {
+
+	// The children to place, from the line each application keeps for
+	// placement (migrations/00015_placement_line.sql), read as it comes:
+	// nothing is allocated a child but its place in the arrays below.
+	// A residence (ward and group) is looked up once for all its
+	// children, its zone, location and catchment with it.
+	type residence struct {
+		zone      string
+		noWard    bool
+		catchment bool
+		place     *allocation.Location
+	}
+	var residences []residence
+	residenceAt := map[string]int32{}
+	residenceOf := func(field []byte) int32 {
+		if n, ok := residenceAt[string(field)]; ok {
+			return n
+		}
+		ward, group, _ := strings.Cut(string(field), "\t")
+		r := residence{zone: zone(ward, group), noWard: ward == "", place: placeOf[ward]}
+		r.catchment = anyCatchment[r.zone]
+		n := int32(len(residences))
+		residences = append(residences, r)
+		residenceAt[string(field)] = n
+		return n
+	}
+	// A child as read, holding no pointer: the arrays grow by copying
+	// and the collector has nothing to follow in them.
+	type child struct {
+		// key is the pseudonym's first 16 hex digits as a number: they
+		// order the students as the pseudonyms do, at the cost of a
+		// number comparison, but where two agree.
+		key       uint64
+		name      int32    // the pseudonym's number in names
+		choices   [2]int32 // start and end in picks
+		perm, cur int32    // in residences
+		priority  int32
+	}
+	// The pseudonyms share one array, the choices (offer numbers) another,
+	// each made as large as PostgreSQL's estimate of the children: growing
+	// them copied as much again.
+	rows, err := db.EstimatePlacementLines(ctx, level, year, states)
+	if err != nil {
+		return nil, err
+	}
+	children := make([]child, 0, rows)
+	names := make([]byte, 0, rows*2*sha256.Size)
+	picks := make([]int32, 0, rows*3)
+	err = db.PlacementLines(ctx, level, year, states, func(line []byte) error {
+		// tab[n] is where field n ends.
+		var tab [6]int
+		at := 0
+		for n := range tab {
+			i := bytes.IndexByte(line[at:], '\t')
+			if i < 0 {
+				return fmt.Errorf("placement line of %d fields, want %d", n+1, len(tab)+1)
+			}
+			tab[n] = at + i
+			at = tab[n] + 1
+		}
+		pseudonym, choices := line[:tab[0]], line[tab[0]+1:tab[1]]
+		if len(pseudonym) != 2*sha256.Size {
+			return fmt.Errorf("placement line: pseudonym of %d characters", len(pseudonym))
+		}
+		c := child{name: int32(len(children)), choices: [2]int32{int32(len(picks)), 0}}
+		for _, h := range pseudonym[:16] {
+			c.key = c.key<<4 | uint64(unhex(h))
+		}
+		for first := true; len(choices) > 0; first = false {
+			code := choices
+			if i := bytes.IndexByte(choices, ' '); i >= 0 {
+				code, choices = choices[:i], choices[i+1:]
+			} else {
+				choices = nil
+			}
+			k, ok := inScope[string(code)]
+			if first && !ok {
+				// A child whose first choice is outside the run's
+				// scope is placed by the run of that scope.
+				picks = picks[:c.choices[0]]
+				return nil
+			}
+			if ok {
+				picks = append(picks, k)
+			}
+		}
+		c.choices[1] = int32(len(picks))
+		if c.choices[1] == c.choices[0] {
+			return nil
+		}
+		// A residence is two fields: ward, tab, group.
+		c.perm = residenceOf(line[tab[1]+1 : tab[3]])
+		c.cur = residenceOf(line[tab[3]+1 : tab[5]])
+		p, err := strconv.Atoi(string(line[tab[5]+1:]))
+		if err != nil {
+			return fmt.Errorf("placement line: priority group: %w", err)
+		}
+		c.priority = int32(p)
+		children = append(children, c)
+		names = append(names, pseudonym...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	nameOf := func(c *child) []byte { return names[int(c.name)*2*sha256.Size : int(c.name+1)*2*sha256.Size] }
+	children = sortByKey(children, func(c *child) uint64 { return c.key }, func(a, b child) int {
 		if c := cmp.Compare(a.key, b.key); c != 0 {
 			return c
 		}
-		return strings.Compare(a.pseudonym, b.pseudonym)
+		return bytes.Compare(nameOf(&a), nameOf(&b))
 	})
-	// The pseudonyms again, in their order: whatever reads the students
-	// one after another (the engine's lottery, the files) then reads
-	// their names one after another too.
-	names = names[:0]
-	for _, st := range students {
-		names = append(names, st.pseudonym...)
+	// The pseudonyms and the choices again, in the students' order:
+	// whatever reads the students one after another (the engine's
+	// lottery, the files) then reads their names and choices one after
+	// another too.
+	var sorted strings.Builder
+	sorted.Grow(len(names))
+	for i := range children {
+		sorted.Write(nameOf(&children[i]))
 	}
-	all = string(names)
-	for i := range students {
-		students[i].pseudonym = all[i*2*sha256.Size : (i+1)*2*sha256.Size]
-	}
-	slices.SortFunc(snap.Kept, func(a, b postgres.Assignment) int { return strings.Compare(a.Pseudonym, b.Pseudonym) })
-	slices.Sort(snap.Missed)
-
-	inst.Students = make([]allocation.Student, len(students))
-	// Choices share one backing array: 150,000 small slices cost more
-	// than the placing itself.
-	flat := make([]string, 0, len(students)*3)
-	for i, st := range students {
-		a := st.app
+	all := sorted.String()
+	flat := make([]string, 0, len(picks))
+	guaranteed := guaranteedLevel(req.Level)
+	inst.Students = make([]allocation.Student, len(children))
+	for n := range children {
+		c := &children[n]
 		start := len(flat)
-		for _, c := range a.Choices {
-			if _, ok := inScope[c]; ok {
-				flat = append(flat, c)
-			}
+		for _, k := range picks[c.choices[0]:c.choices[1]] {
+			flat = append(flat, offers[k].Code)
 		}
-		s := allocation.Student{ID: st.pseudonym, Choices: flat[start:len(flat):len(flat)],
-			PermanentZone: zone(a.PermanentWard, a.PermanentGroup), CurrentZone: zone(a.CurrentWard, a.CurrentGroup),
-			PriorityGroup: a.PriorityGroup}
-		home := a.CurrentWard
-		if home == "" {
-			home = a.PermanentWard
+		perm, cur := &residences[c.perm], &residences[c.cur]
+		s := allocation.Student{ID: all[n*2*sha256.Size : (n+1)*2*sha256.Size],
+			Choices:       flat[start:len(flat):len(flat)],
+			PermanentZone: perm.zone, CurrentZone: cur.zone, PriorityGroup: int(c.priority),
+			Location:   cur.place,
+			Guaranteed: guaranteed && (perm.catchment || cur.catchment)}
+		if cur.noWard {
+			s.Location = perm.place
 		}
-		s.Location = placeOf[home]
-		s.Guaranteed = guaranteedLevel(req.Level) && (anyCatchment[s.PermanentZone] || anyCatchment[s.CurrentZone])
-		inst.Students[i] = s
+		inst.Students[n] = s
 	}
 	snap.Instance = inst
 	return snap, nil
+}
+
+// sortByKey returns xs sorted by cmp, where key gives a number that
+// orders them as cmp does but where two agree, evenly spread as hashes
+// are: the numbers' top 16 bits deal them into buckets in one pass, and
+// each bucket, a few of them, is sorted by cmp. A sort by comparisons
+// alone took longer than placing the children.
+func sortByKey[T any](xs []T, key func(*T) uint64, cmp func(a, b T) int) []T {
+	const bits = 16
+	var start [1<<bits + 1]int32
+	for i := range xs {
+		start[key(&xs[i])>>(64-bits)+1]++
+	}
+	for b := 1; b < len(start); b++ {
+		start[b] += start[b-1]
+	}
+	out := make([]T, len(xs))
+	next := start
+	for i := range xs {
+		b := key(&xs[i]) >> (64 - bits)
+		out[next[b]] = xs[i]
+		next[b]++
+	}
+	for b := 0; b < 1<<bits; b++ {
+		if start[b+1]-start[b] > 1 {
+			slices.SortFunc(out[start[b]:start[b+1]], cmp)
+		}
+	}
+	return out
 }
 
 func cmpOr(a, b string) string {
@@ -479,11 +590,22 @@ func (s *Snapshot) Figures(res *allocation.Result) Stats {
 	if len(st.ChoiceRankHistogram) > 0 {
 		out.FirstChoice = st.ChoiceRankHistogram[0]
 	}
-	schoolAt := make(map[string]*allocation.School, len(s.Instance.Schools))
+	schoolAt := make(map[string]int, len(s.Instance.Schools))
 	for k := range s.Instance.Schools {
-		schoolAt[s.Instance.Schools[k].ID] = &s.Instance.Schools[k]
+		schoolAt[s.Instance.Schools[k].ID] = k
 	}
-	var dists []float64
+	// Children share their ward's location: each distance from a location
+	// to a school is worked out once and counted.
+	type pair struct {
+		from   *allocation.Location
+		school int
+	}
+	type dist struct {
+		km float64
+		n  int
+	}
+	dists := map[pair]*dist{}
+	placed := 0
 	for i := range res.Assignments {
 		a := &res.Assignments[i]
 		if a.School == "" {
@@ -493,18 +615,39 @@ func (s *Snapshot) Figures(res *allocation.Result) Stats {
 		if z := s.catchment[a.School]; z[stu.PermanentZone] || z[stu.CurrentZone] {
 			out.InCatchment++
 		}
-		if sc := schoolAt[a.School]; stu.Location != nil && sc.Location != nil {
-			dists = append(dists, allocation.Distance(*stu.Location, *sc.Location))
+		k := schoolAt[a.School]
+		if stu.Location == nil || s.Instance.Schools[k].Location == nil {
+			continue
 		}
+		d := dists[pair{stu.Location, k}]
+		if d == nil {
+			d = &dist{km: allocation.Distance(*stu.Location, *s.Instance.Schools[k].Location)}
+			dists[pair{stu.Location, k}] = d
+		}
+		d.n++
+		placed++
 	}
-	if len(dists) > 0 {
-		sum := 0.0
+	if placed > 0 {
+		byKm := make([]dist, 0, len(dists))
 		for _, d := range dists {
-			sum += d
+			byKm = append(byKm, *d)
 		}
-		mean := round3(sum / float64(len(dists)))
-		slices.Sort(dists)
-		p90 := round3(dists[int(math.Ceil(0.9*float64(len(dists))))-1])
+		slices.SortFunc(byKm, func(a, b dist) int { return cmp.Compare(a.km, b.km) })
+		sum := 0.0
+		for _, d := range byKm {
+			sum += d.km * float64(d.n)
+		}
+		mean := round3(sum / float64(placed))
+		// The 90th percentile: the distance of the ⌈0.9·n⌉-th child
+		// from the nearest.
+		rank, seen := int(math.Ceil(0.9*float64(placed))), 0
+		var p90 float64
+		for _, d := range byKm {
+			if seen += d.n; seen >= rank {
+				p90 = round3(d.km)
+				break
+			}
+		}
 		out.MeanDistanceKm, out.P90DistanceKm = &mean, &p90
 	}
 	return out
@@ -523,26 +666,52 @@ func (s *Snapshot) Place() (*allocation.Result, error) {
 	return res, nil
 }
 
-// Store keeps a run of the snapshot as a preview: the instance file
-// exactly as `tuyensinh place` reads it, the figures and, for a later
-// round, the children who keep their school. The children's lines,
-// explanations and result file are a function of the instance (Result
-// places it again): Publish writes them, the one time parents need them;
-// an officer iterating on previews does not pay for them.
-func Store(ctx context.Context, db *postgres.DB, s *Snapshot, res *allocation.Result) (postgres.Run, error) {
-	stats, err := json.Marshal(s.Figures(res))
-	if err != nil {
-		return postgres.Run{}, fmt.Errorf("encode stats: %w", err)
-	}
+// Outcome is a run placed and stored: the run, its result, and how long
+// the engine placed and how much longer the run took to be stored.
+type Outcome struct {
+	Run    postgres.Run
+	Result *allocation.Result
+	Place  time.Duration
+	Store  time.Duration
+}
+
+// PlaceAndStore places the snapshot and keeps the run as a preview: the
+// instance file exactly as `tuyensinh place` reads it (written while the
+// engine places it), the figures and, for a later round, the children who
+// keep their school. The children's lines, explanations and result file
+// are a function of the instance (Result places it again): Publish writes
+// them, the one time parents need them; an officer iterating on previews
+// does not pay for them.
+func PlaceAndStore(ctx context.Context, db *postgres.DB, s *Snapshot) (Outcome, error) {
+	t0 := time.Now()
 	req := s.Request
-	r := postgres.Run{Level: string(req.Level), SchoolYear: req.SchoolYear, Round: req.Round, Mechanism: string(res.Mechanism),
-		Include: req.Include, Scope: req.Scope, SeedCommitment: s.Seed.Commitment, Stats: stats, CreatedBy: req.Actor.Name}
+	r := postgres.Run{Level: string(req.Level), SchoolYear: req.SchoolYear, Round: req.Round, Mechanism: string(s.Instance.Mechanism),
+		Include: req.Include, Scope: req.Scope, SeedCommitment: s.Seed.Commitment, CreatedBy: req.Actor.Name}
 	if req.Round == 1 {
+		var err error
 		if r.ConfirmBy, err = db.WindowConfirmBy(ctx, string(req.Level), req.SchoolYear); err != nil {
-			return postgres.Run{}, err
+			return Outcome{}, err
 		}
 	}
-	return db.InsertRun(ctx, r, s.Instance, s.Kept)
+	pending := db.StartRun(ctx, r, s.Instance, s.Kept)
+	t1 := time.Now()
+	res, err := s.Place()
+	if err != nil {
+		pending.Abort()
+		return Outcome{}, err
+	}
+	t2 := time.Now()
+	stats, err := json.Marshal(s.Figures(res))
+	if err != nil {
+		pending.Abort()
+		return Outcome{}, fmt.Errorf("encode stats: %w", err)
+	}
+	run, err := pending.Commit(ctx, string(res.Mechanism), stats)
+	if err != nil {
+		return Outcome{}, err
+	}
+	place := t2.Sub(t1)
+	return Outcome{Run: run, Result: res, Place: place, Store: time.Since(t0) - place}, nil
 }
 
 // Result returns a stored run's result: its instance placed again (the
@@ -589,15 +758,12 @@ func Run(ctx context.Context, db *postgres.DB, req Request, now time.Time) (post
 	if err != nil {
 		return postgres.Run{}, err
 	}
-	res, err := snap.Place()
+	out, err := PlaceAndStore(ctx, db, snap)
 	if err != nil {
 		return postgres.Run{}, err
 	}
-	r, err := Store(ctx, db, snap, res)
-	if err == nil {
-		remember(db, r.ID, snap.Instance, res)
-	}
-	return r, err
+	remember(db, out.Run.ID, snap.Instance, out.Result)
+	return out.Run, nil
 }
 
 // MissedReason is the reason recorded on a child moved to declined for

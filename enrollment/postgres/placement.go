@@ -192,11 +192,7 @@ WHERE a.level = $1 AND a.school_year = $2 AND a.status = ANY($3)`
 // states, with where a published run placed them.
 func (d *DB) PlacementApplicants(ctx context.Context, level string, year int, states []enrollment.Status) (_ []Applicant, err error) {
 	defer wrap(&err, "applicants %s/%d", level, year)
-	st := make([]string, len(states))
-	for i, s := range states {
-		st[i] = string(s)
-	}
-	rows, err := d.db.QueryContext(ctx, qApplicants, level, year, pq.StringArray(st))
+	rows, err := d.db.QueryContext(ctx, qApplicants, level, year, statusArray(states))
 	if err != nil {
 		return nil, err
 	}
@@ -264,6 +260,63 @@ func (d *DB) PlacementApplicants(ctx context.Context, level string, year int, st
 	return append(out, block...), nil
 }
 
+// statusArray is states as a text[] parameter.
+func statusArray(states []enrollment.Status) pq.StringArray {
+	st := make(pq.StringArray, len(states))
+	for i, s := range states {
+		st[i] = string(s)
+	}
+	return st
+}
+
+// qPlacementLines reads the line each application keeps for placement
+// (migrations/00015_placement_line.sql): stored text, sent as it is.
+const qPlacementLines = `
+SELECT placement_line FROM applications WHERE level = $1 AND school_year = $2 AND status = ANY($3)`
+
+// EstimatePlacementLines returns PostgreSQL's estimate of the number of
+// lines PlacementLines gives, from the table's statistics, without
+// reading them; 0 when it has none.
+func (d *DB) EstimatePlacementLines(ctx context.Context, level string, year int, states []enrollment.Status) (_ int, err error) {
+	defer wrap(&err, "estimate placement lines %s/%d", level, year)
+	var plan []byte
+	if err := d.db.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) `+qPlacementLines, level, year, statusArray(states)).Scan(&plan); err != nil {
+		return 0, err
+	}
+	var out []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		} `json:"Plan"`
+	}
+	if err := json.Unmarshal(plan, &out); err != nil || len(out) == 0 {
+		return 0, err
+	}
+	return int(min(out[0].Plan.Rows, 1<<24)), nil
+}
+
+// PlacementLines calls fn with the placement line of every application of
+// a level and year in the given states, in no particular order: the
+// child's pseudonym and the fields the engine places by, tab-separated
+// (migrations/00015_placement_line.sql). line is valid until fn returns.
+func (d *DB) PlacementLines(ctx context.Context, level string, year int, states []enrollment.Status, fn func(line []byte) error) (err error) {
+	defer wrap(&err, "placement lines %s/%d", level, year)
+	rows, err := d.db.QueryContext(ctx, qPlacementLines, level, year, statusArray(states))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var raw sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&raw); err != nil {
+			return err
+		}
+		if err := fn(raw); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // Run is a placement run without its files.
 type Run struct {
 	ID             int64           `db:"id" json:"id"`
@@ -315,8 +368,8 @@ const runColumns = `id, level, school_year, round, mechanism, include, scope, st
 const qInsertRun = `
 INSERT INTO placement_runs (level, school_year, round, mechanism, include, scope, seed_commitment, instance,
     instance_encoding, kept, stats, confirm_by, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'compact', $9, $10, $11, $12)
-RETURNING ` + runColumns
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'compact', $9, '{}', $10, $11)
+RETURNING id`
 
 // keptLine is a kept child's line as placement_runs.kept holds it.
 type keptLine struct {
@@ -327,19 +380,44 @@ type keptLine struct {
 	Lottery       string `json:"lottery"`
 }
 
-// InsertRun stores a run, a preview: its row, its instance (in the compact
-// form of snapshot.go) and, for a later round, the lines of the children
-// who keep their school (Via "kept"). The other children's lines are
-// written by Publish; until then they are a function of the instance. A
-// preview is derived data an officer makes again at will: its commit does
-// not wait for the disk. A crash in the next fraction of a second may lose
-// the whole run, never half of it; publishing commits durably as ever. It
-// returns the run as stored.
-func (d *DB) InsertRun(ctx context.Context, r Run, inst *allocation.Instance, kept []Assignment) (_ Run, err error) {
-	defer wrap(&err, "insert run %s/%d round %d", r.Level, r.SchoolYear, r.Round)
+// InsertRun stores a run, a preview: StartRun, then Commit with r.Stats.
+func (d *DB) InsertRun(ctx context.Context, r Run, inst *allocation.Instance, kept []Assignment) (Run, error) {
+	p := d.StartRun(ctx, r, inst, kept)
+	return p.Commit(ctx, r.Mechanism, r.Stats)
+}
+
+// PendingRun is a run being stored: its instance is written while the
+// engine places it, and the run is committed with its figures.
+type PendingRun struct {
+	run  Run
+	done chan struct{}
+	tx   *sqlx.Tx
+	id   int64
+	err  error
+}
+
+// StartRun begins storing a run, a preview: its row, its instance (in the
+// compact form of snapshot.go) and, for a later round, the lines of the
+// children who keep their school (Via "kept"), in a transaction of its
+// own, while the caller places the instance; Commit adds the figures and
+// commits, Abort gives up. The other children's lines are written by
+// Publish; until then they are a function of the instance. A preview is
+// derived data an officer makes again at will: its commit does not wait
+// for the disk. A crash in the next fraction of a second may lose the
+// whole run, never half of it; publishing commits durably as ever.
+func (d *DB) StartRun(ctx context.Context, r Run, inst *allocation.Instance, kept []Assignment) *PendingRun {
+	p := &PendingRun{run: r, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.tx, p.id, p.err = d.startRun(ctx, r, inst, kept)
+	}()
+	return p
+}
+
+func (d *DB) startRun(ctx context.Context, r Run, inst *allocation.Instance, kept []Assignment) (_ *sqlx.Tx, id int64, err error) {
 	compact, err := encodeCompact(nil, inst)
 	if err != nil {
-		return Run{}, fmt.Errorf("instance: %w", err)
+		return nil, 0, fmt.Errorf("instance: %w", err)
 	}
 	lines := make([]keptLine, len(kept))
 	for i, k := range kept {
@@ -347,17 +425,49 @@ func (d *DB) InsertRun(ctx context.Context, r Run, inst *allocation.Instance, ke
 	}
 	keptJSON, err := json.Marshal(lines)
 	if err != nil {
-		return Run{}, fmt.Errorf("kept: %w", err)
+		return nil, 0, fmt.Errorf("kept: %w", err)
+	}
+	tx, err := d.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	_, err = tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`)
+	if err == nil {
+		err = tx.GetContext(ctx, &id, qInsertRun, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope,
+			r.SeedCommitment, compact, keptJSON, r.ConfirmBy, r.CreatedBy)
+	}
+	if err != nil {
+		tx.Rollback()
+		return nil, 0, err
+	}
+	return tx, id, nil
+}
+
+// Commit stores the run's mechanism (as the engine names it) and figures
+// and commits it. It returns the run as stored.
+func (p *PendingRun) Commit(ctx context.Context, mechanism string, stats json.RawMessage) (_ Run, err error) {
+	r := p.run
+	defer wrap(&err, "insert run %s/%d round %d", r.Level, r.SchoolYear, r.Round)
+	<-p.done
+	if p.err != nil {
+		return Run{}, p.err
 	}
 	var out Run
-	err = d.Transact(ctx, 0, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return err
-		}
-		return tx.GetContext(ctx, &out, qInsertRun, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope,
-			r.SeedCommitment, compact, keptJSON, []byte(r.Stats), r.ConfirmBy, r.CreatedBy)
-	})
-	return out, err
+	err = p.tx.GetContext(ctx, &out, `UPDATE placement_runs SET mechanism = $2, stats = $3 WHERE id = $1 RETURNING `+runColumns,
+		p.id, mechanism, []byte(stats))
+	if err != nil {
+		p.tx.Rollback()
+		return Run{}, err
+	}
+	return out, p.tx.Commit()
+}
+
+// Abort gives up storing the run.
+func (p *PendingRun) Abort() {
+	<-p.done
+	if p.tx != nil {
+		p.tx.Rollback()
+	}
 }
 
 // RunKept returns the lines of the children a run of a later round keeps

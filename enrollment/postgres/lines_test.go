@@ -1,0 +1,85 @@
+package postgres_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tuyensinh/tuyensinh/enrollment"
+)
+
+// wantLine is an application's placement line as
+// migrations/00015_placement_line.sql documents it, made here in Go.
+func wantLine(a *enrollment.Application) string {
+	d := sha256.Sum256(fmt.Appendf(nil, "%s/%d/%s", a.Level, a.SchoolYear, a.TrackingCode))
+	return strings.Join([]string{hex.EncodeToString(d[:]), strings.Join(a.Choices, " "),
+		a.Residence.Permanent.Ward, a.Residence.Permanent.Group, a.Residence.Current.Ward, a.Residence.Current.Group,
+		fmt.Sprint(a.PriorityGroup)}, "\t")
+}
+
+// TestPlacementLines: PostgreSQL keeps each application's placement line
+// as the service would write it (the pseudonym is the service's), keeps it
+// up to date when a correction changes the fields, and PlacementLines
+// gives the lines of the asked states only.
+func TestPlacementLines(t *testing.T) {
+	t.Parallel()
+	store, cat := newStore(t)
+	ctx := t.Context()
+	apps := make([]*enrollment.Application, 4)
+	for i := range apps {
+		apps[i] = newApp(t, cat, 40+i)
+	}
+	// No group, another priority, one choice.
+	apps[1].Residence.Current = enrollment.Address{Ward: "00004", Address: "1 Phố"}
+	apps[1].PriorityGroup = 2
+	apps[2].Choices = apps[2].Choices[:1]
+	for _, a := range apps {
+		save(t, store, a)
+	}
+	lines := func(states ...enrollment.Status) []string {
+		t.Helper()
+		var out []string
+		err := store.PlacementLines(ctx, "lop1", 2027, states, func(line []byte) error {
+			out = append(out, string(line))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(out)
+		return out
+	}
+	var want []string
+	for _, a := range apps {
+		want = append(want, wantLine(a))
+	}
+	slices.Sort(want)
+	if got := lines(enrollment.StatusReceived); !slices.Equal(got, want) {
+		t.Errorf("lines:\n%q\nwant\n%q", got, want)
+	}
+	if got := lines(enrollment.StatusAccepted); len(got) != 0 {
+		t.Errorf("accepted lines before any review: %q", got)
+	}
+	n, err := store.EstimatePlacementLines(ctx, "lop1", 2027, []enrollment.Status{enrollment.StatusReceived})
+	if err != nil || n < 1 {
+		t.Errorf("estimate = %d, %v", n, err)
+	}
+
+	// A correction rewrites the line with the fields.
+	a := apps[3]
+	if _, err := store.Transition(ctx, a.TrackingCode, enrollment.StatusReturned, clerk, "Sai nơi cư trú", nil); err != nil {
+		t.Fatal(err)
+	}
+	fixed := *a
+	fixed.Residence.Current = enrollment.Address{Ward: "00004", Group: "TDP 5", Address: "3 Phố"}
+	fixed.Choices = []string{"TH-BADINH-02"}
+	if err := store.Correct(ctx, a.TrackingCode, &fixed); err != nil {
+		t.Fatal(err)
+	}
+	if got := lines(enrollment.StatusReceived); !slices.Contains(got, wantLine(&fixed)) || slices.Contains(got, wantLine(a)) {
+		t.Errorf("after correction the lines are\n%q\nwant one of them %q", got, wantLine(&fixed))
+	}
+}
