@@ -164,6 +164,14 @@ func TestPlacementEndToEnd(t *testing.T) {
 	if st, b, _ := s.raw(t, anon, "/api/v1/placement/runs/"+daID+"/result"); st != http.StatusOK || !bytes.Equal(b, result) {
 		t.Errorf("anonymous result of the published run: %d", st)
 	}
+	// The public files are the engine's own: the instance file as staff
+	// saw it, the result the engine writes for it.
+	if st, b, _ := s.raw(t, anon, "/api/v1/placement/published/"+daID+"/instance.json"); st != http.StatusOK || !bytes.Equal(b, inst) {
+		t.Errorf("public instance.json of the published run: %d, %d bytes, not the instance file (%d bytes)", st, len(b), len(inst))
+	}
+	if st, b, _ := s.raw(t, anon, "/api/v1/placement/published/"+daID+"/result.json"); st != http.StatusOK || !bytes.Equal(b, result) {
+		t.Errorf("public result.json of the published run: %d", st)
+	}
 	placed := 0
 	for _, code := range codes {
 		switch s.status(t, code)["status"] {

@@ -130,7 +130,7 @@ func Pseudonym(level enrollment.Level, year int, trackingCode string) string {
 // appendPseudonym appends the pseudonym to dst, using buf for the hashed
 // text: a run names every child, and formatting each with fmt cost more
 // than hashing it.
-func appendPseudonym(dst, buf []byte, level enrollment.Level, year int, trackingCode string) []byte {
+func appendPseudonym[S string | []byte](dst, buf []byte, level enrollment.Level, year int, trackingCode S) []byte {
 	buf = append(buf[:0], level...)
 	buf = append(buf, '/')
 	buf = strconv.AppendInt(buf, int64(year), 10)
@@ -408,6 +408,7 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 	children := make([]child, 0, rows)
 	names := make([]byte, 0, rows*2*sha256.Size)
 	picks := make([]int32, 0, rows*3)
+	var hashed [128]byte
 	err = db.PlacementLines(ctx, level, year, states, func(line []byte) error {
 		// tab[n] is where field n ends.
 		var tab [6]int
@@ -420,14 +421,8 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 			tab[n] = at + i
 			at = tab[n] + 1
 		}
-		pseudonym, choices := line[:tab[0]], line[tab[0]+1:tab[1]]
-		if len(pseudonym) != 2*sha256.Size {
-			return fmt.Errorf("placement line: pseudonym of %d characters", len(pseudonym))
-		}
+		code, choices := line[:tab[0]], line[tab[0]+1:tab[1]]
 		c := child{name: int32(len(children)), choices: [2]int32{int32(len(picks)), 0}}
-		for _, h := range pseudonym[:16] {
-			c.key = c.key<<4 | uint64(unhex(h))
-		}
 		for first := true; len(choices) > 0; first = false {
 			code := choices
 			if i := bytes.IndexByte(choices, ' '); i >= 0 {
@@ -458,8 +453,12 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 			return fmt.Errorf("placement line: priority group: %w", err)
 		}
 		c.priority = int32(p)
+		from := len(names)
+		names = appendPseudonym(names, hashed[:0], req.Level, year, code)
+		for _, h := range names[from : from+16] {
+			c.key = c.key<<4 | uint64(unhex(h))
+		}
 		children = append(children, c)
-		names = append(names, pseudonym...)
 		return nil
 	})
 	if err != nil {
@@ -802,7 +801,7 @@ func Publish(ctx context.Context, db *postgres.DB, id int64, actor enrollment.Ac
 			p.MissedReason = MissedReason
 		}
 	}
-	res, err := Result(ctx, db, id)
+	inst, res, err := Placed(ctx, db, id)
 	if err != nil {
 		return postgres.Run{}, err
 	}
@@ -811,6 +810,12 @@ func Publish(ctx context.Context, db *postgres.DB, id int64, actor enrollment.Ac
 		return postgres.Run{}, fmt.Errorf("run %d result: %w", id, err)
 	}
 	p.Result = out.Bytes()
+	var file bytes.Buffer
+	file.Grow(256 * len(inst.Students))
+	if err := allocation.EncodeInstance(&file, inst); err != nil {
+		return postgres.Run{}, fmt.Errorf("run %d instance: %w", id, err)
+	}
+	p.Instance = file.Bytes()
 	kept, err := db.RunKept(ctx, id)
 	if err != nil {
 		return postgres.Run{}, err

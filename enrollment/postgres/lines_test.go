@@ -1,8 +1,6 @@
 package postgres_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,15 +12,13 @@ import (
 // wantLine is an application's placement line as
 // migrations/00015_placement_line.sql documents it, made here in Go.
 func wantLine(a *enrollment.Application) string {
-	d := sha256.Sum256(fmt.Appendf(nil, "%s/%d/%s", a.Level, a.SchoolYear, a.TrackingCode))
-	return strings.Join([]string{hex.EncodeToString(d[:]), strings.Join(a.Choices, " "),
+	return strings.Join([]string{a.TrackingCode, strings.Join(a.Choices, " "),
 		a.Residence.Permanent.Ward, a.Residence.Permanent.Group, a.Residence.Current.Ward, a.Residence.Current.Group,
 		fmt.Sprint(a.PriorityGroup)}, "\t")
 }
 
 // TestPlacementLines: PostgreSQL keeps each application's placement line
-// as the service would write it (the pseudonym is the service's), keeps it
-// up to date when a correction changes the fields, and PlacementLines
+// as the service would write it, keeps it up to date when a correction changes the fields, and PlacementLines
 // gives the lines of the asked states only.
 func TestPlacementLines(t *testing.T) {
 	t.Parallel()

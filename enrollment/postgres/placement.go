@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -295,8 +296,8 @@ func (d *DB) EstimatePlacementLines(ctx context.Context, level string, year int,
 }
 
 // PlacementLines calls fn with the placement line of every application of
-// a level and year in the given states, in no particular order: the
-// child's pseudonym and the fields the engine places by, tab-separated
+// a level and year in the given states, in no particular order: its
+// tracking code and the fields the engine places by, tab-separated
 // (migrations/00015_placement_line.sql). line is valid until fn returns.
 func (d *DB) PlacementLines(ctx context.Context, level string, year int, states []enrollment.Status, fn func(line []byte) error) (err error) {
 	defer wrap(&err, "placement lines %s/%d", level, year)
@@ -367,9 +368,17 @@ const runColumns = `id, level, school_year, round, mechanism, include, scope, st
 // decoding tens of megabytes cost more than placing them.
 const qInsertRun = `
 INSERT INTO placement_runs (level, school_year, round, mechanism, include, scope, seed_commitment, instance,
-    instance_encoding, kept, stats, confirm_by, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'compact', $9, '{}', $10, $11)
+    instance_encoding, input_digest, kept, stats, confirm_by, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'shared', $9, $10, '{}', $11, $12)
 RETURNING id`
+
+// The body of a compact instance is kept once for all the runs that share
+// it (migrations/00016_placement_inputs.sql): sent only when no run has
+// kept it yet.
+const (
+	qInputKept   = `SELECT EXISTS (SELECT 1 FROM placement_inputs WHERE digest = $1)`
+	qInsertInput = `INSERT INTO placement_inputs (digest, body) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING`
+)
 
 // keptLine is a kept child's line as placement_runs.kept holds it.
 type keptLine struct {
@@ -414,13 +423,13 @@ func (d *DB) StartRun(ctx context.Context, r Run, inst *allocation.Instance, kep
 	return p
 }
 
-func (d *DB) startRun(ctx context.Context, r Run, inst *allocation.Instance, kept []Assignment) (_ *sqlx.Tx, id int64, err error) {
+func (d *DB) startRun(ctx context.Context, r Run, inst *allocation.Instance, keep []Assignment) (_ *sqlx.Tx, id int64, err error) {
 	compact, err := encodeCompact(nil, inst)
 	if err != nil {
 		return nil, 0, fmt.Errorf("instance: %w", err)
 	}
-	lines := make([]keptLine, len(kept))
-	for i, k := range kept {
+	lines := make([]keptLine, len(keep))
+	for i, k := range keep {
 		lines[i] = keptLine{ApplicationID: k.ApplicationID, Pseudonym: k.Pseudonym, School: k.School, ChoiceRank: k.ChoiceRank, Lottery: k.Lottery}
 	}
 	keptJSON, err := json.Marshal(lines)
@@ -431,10 +440,19 @@ func (d *DB) startRun(ctx context.Context, r Run, inst *allocation.Instance, kep
 	if err != nil {
 		return nil, 0, err
 	}
+	head, body := compact[:compactHeadLen(compact)], compact[compactHeadLen(compact):]
+	digest := sha256.Sum256(body)
+	var kept bool
 	_, err = tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`)
 	if err == nil {
+		err = tx.GetContext(ctx, &kept, qInputKept, digest[:])
+	}
+	if err == nil && !kept {
+		_, err = tx.ExecContext(ctx, qInsertInput, digest[:], body)
+	}
+	if err == nil {
 		err = tx.GetContext(ctx, &id, qInsertRun, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope,
-			r.SeedCommitment, compact, keptJSON, r.ConfirmBy, r.CreatedBy)
+			r.SeedCommitment, head, digest[:], keptJSON, r.ConfirmBy, r.CreatedBy)
 	}
 	if err != nil {
 		tx.Rollback()
@@ -574,7 +592,12 @@ func (d *DB) RunFile(ctx context.Context, id int64, result bool) (_ []byte, err 
 		return b, err
 	}
 	defer wrap(&err, "run %d instance file", id)
-	inst, err := decodeCompact(b)
+	return instanceFile(b)
+}
+
+// instanceFile writes the instance file of a compact instance.
+func instanceFile(compact []byte) ([]byte, error) {
+	inst, err := decodeCompact(compact)
 	if err != nil {
 		return nil, err
 	}
@@ -600,10 +623,14 @@ func (d *DB) RunInstance(ctx context.Context, id int64) (_ *allocation.Instance,
 // runInstance returns a run's instance as stored, and its encoding.
 func (d *DB) runInstance(ctx context.Context, id int64) (_ []byte, encoding string, err error) {
 	defer wrap(&err, "run %d instance", id)
-	var b []byte
-	err = d.db.QueryRowContext(ctx, `SELECT instance, instance_encoding FROM placement_runs WHERE id = $1`, id).Scan(&b, &encoding)
+	var b, body []byte
+	err = d.db.QueryRowContext(ctx, `SELECT r.instance, r.instance_encoding, i.body FROM placement_runs r
+    LEFT JOIN placement_inputs i ON i.digest = r.input_digest WHERE r.id = $1`, id).Scan(&b, &encoding, &body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", ErrNoRun
+	}
+	if encoding == "shared" {
+		b, encoding = append(b, body...), "compact"
 	}
 	return b, encoding, err
 }
@@ -620,11 +647,14 @@ type Publication struct {
 	// placed and unconfirmed after the deadline; MissedReason is why.
 	Missed       []string
 	MissedReason string
-	// Result is the run's result file, kept from now on; Lines calls
+	// Instance is the run's instance file and Result its result file,
+	// both kept as they are from now on, the files anyone downloads;
+	// Lines calls
 	// yield with each child's line of the run, explanations included,
 	// kept children too.
-	Result []byte
-	Lines  func(yield func(Assignment) error) error
+	Instance []byte
+	Result   []byte
+	Lines    func(yield func(Assignment) error) error
 }
 
 // ErrPublished is the answer to publishing a level, year and round that
@@ -666,8 +696,9 @@ FROM placement_assignments pa WHERE pa.run_id = $1 AND pa.application_id = a.id 
 	qMissedEvents = `
 INSERT INTO application_events (application_id, status, actor, actor_role, from_status, to_status, reason)
 SELECT id, 'declined', $2, $3, 'placed', 'declined', $4 FROM applications WHERE id = ANY($1)`
-	qMissed      = `UPDATE applications SET status = 'declined', status_reason = $2 WHERE id = ANY($1)`
-	qMarkRun     = `UPDATE placement_runs SET status = 'published', published_by = $2, published_at = now(), result = convert_to($3, 'UTF8') WHERE id = $1`
+	qMissed  = `UPDATE applications SET status = 'declined', status_reason = $2 WHERE id = ANY($1)`
+	qMarkRun = `UPDATE placement_runs SET status = 'published', published_by = $2, published_at = now(), result = convert_to($3, 'UTF8'),
+    instance = convert_to($4, 'UTF8'), instance_encoding = 'identity', input_digest = NULL WHERE id = $1`
 	qRevealSeed  = `UPDATE placement_seeds SET revealed_at = now() WHERE level = $1 AND school_year = $2 AND revealed_at IS NULL`
 	publishEvent = "Kết quả phân tuyến đã công bố (lượt %d) / placement published (run %d)"
 )
@@ -742,7 +773,7 @@ func (d *DB) Publish(ctx context.Context, id int64, p Publication, check func(Ru
 			{qPublishApplications, []any{id}},
 			{qMissedEvents, []any{pq.StringArray(p.Missed), actor, role, p.MissedReason}},
 			{qMissed, []any{pq.StringArray(p.Missed), p.MissedReason}},
-			{qMarkRun, []any{id, actor, string(p.Result)}},
+			{qMarkRun, []any{id, actor, string(p.Result), string(p.Instance)}},
 			{qRevealSeed, []any{r.Level, r.SchoolYear}},
 		}
 		for i, st := range steps {

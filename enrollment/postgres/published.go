@@ -78,23 +78,29 @@ const (
 )
 
 const (
-	qPublishedInstance = `SELECT instance FROM placement_runs WHERE id = $1 AND status = 'published'`
-	qPublishedResult   = `SELECT result FROM placement_runs WHERE id = $1 AND status = 'published' AND result IS NOT NULL`
+	qPublishedInstance = `SELECT instance, instance_encoding FROM placement_runs WHERE id = $1 AND status = 'published'`
+	qPublishedResult   = `SELECT result, 'identity' FROM placement_runs WHERE id = $1 AND status = 'published' AND result IS NOT NULL`
 )
 
 // PublishedFile returns the instance or result file (FileInstance,
 // FileResult) of a published run, exactly the bytes stored, or
 // enrollment.ErrNotFound for a run that is not published (a preview is
-// nobody's business outside the authority).
+// nobody's business outside the authority). Publishing keeps the instance
+// file itself; a run published while that was not so kept its instance in
+// the compact form, from which the file is written again, the same bytes.
 func (d *DB) PublishedFile(ctx context.Context, id int64, file string) (b []byte, err error) {
 	q := qPublishedInstance
 	if file == FileResult {
 		q = qPublishedResult
 	}
-	err = d.db.QueryRowContext(ctx, q, id).Scan(&b)
+	var encoding string
+	err = d.db.QueryRowContext(ctx, q, id).Scan(&b, &encoding)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, enrollment.ErrNotFound
 	}
 	defer wrap(&err, "%s file of run %d", file, id)
-	return b, err
+	if err != nil || encoding == "identity" {
+		return b, err
+	}
+	return instanceFile(b)
 }

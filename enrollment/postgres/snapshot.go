@@ -133,6 +133,14 @@ func encodeCompact(b []byte, inst *allocation.Instance) ([]byte, error) {
 	return append(b, body...), nil
 }
 
+// compactHeadLen returns the length of a compact instance's header part
+// (the magic and the header): what differs between runs of the same
+// children. b is as encodeCompact made it.
+func compactHeadLen(b []byte) int {
+	h, n := binary.Uvarint(b[len(compactMagic):])
+	return len(compactMagic) + n + int(h)
+}
+
 // unhexID decodes s into id if it is 64 lowercase hex digits.
 func unhexID(id *[32]byte, s string) bool {
 	if len(s) != 64 {
