@@ -49,6 +49,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -181,6 +182,10 @@ func statesOf(include string) []enrollment.Status {
 	}
 	return st
 }
+
+// linesParts is how many parts of the lines a run reads at once: as many
+// as there are cores, up to four.
+var linesParts = min(runtime.GOMAXPROCS(0), 4)
 
 // guaranteedLevel reports whether a level guarantees in-catchment children
 // a public place (DOMAIN.md).
@@ -362,145 +367,37 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 	}
 
 	// The children to place, from the line each application keeps for
-	// placement (migrations/00015_placement_line.sql), read as it comes:
-	// nothing is allocated a child but its place in the arrays below.
-	// A residence (ward and group) is looked up once for all its
+	// placement, read in parts at once (see postgres.DB.PlacementLines),
+	// as they come: nothing is allocated a child but its place in the
+	// arrays of its part's reader. A residence is made once for all its
 	// children, its zone, location and catchment with it.
-	type residence struct {
-		zone      string
-		noWard    bool
-		catchment bool
-		place     *allocation.Location
-	}
-	var residences []residence
-	residenceAt := map[string]int32{}
-	residenceOf := func(field []byte) int32 {
-		if n, ok := residenceAt[string(field)]; ok {
-			return n
-		}
-		ward, group, _ := strings.Cut(string(field), "\t")
+	makeResidence := func(ward, group string) residence {
 		r := residence{zone: zone(ward, group), noWard: ward == "", place: placeOf[ward]}
 		r.catchment = anyCatchment[r.zone]
-		n := int32(len(residences))
-		residences = append(residences, r)
-		residenceAt[string(field)] = n
-		return n
+		return r
 	}
-	// A child as read, holding no pointer: the arrays grow by copying
-	// and the collector has nothing to follow in them.
-	type child struct {
-		// key is the pseudonym's first 16 hex digits as a number: they
-		// order the students as the pseudonyms do, at the cost of a
-		// number comparison, but where two agree.
-		key       uint64
-		name      int32    // the pseudonym's number in names
-		choices   [2]int32 // start and end in picks
-		perm, cur int32    // in residences
-		priority  int32
-	}
-	// The pseudonyms share one array, the choices (offer numbers) another,
-	// each made as large as PostgreSQL's estimate of the children: growing
-	// them copied as much again.
+	// Each reader's arrays are made as large as its share of PostgreSQL's
+	// estimate of the children: growing them copied as much again.
 	rows, err := db.EstimatePlacementLines(ctx, level, year, states)
 	if err != nil {
 		return nil, err
 	}
-	children := make([]child, 0, rows)
-	names := make([]byte, 0, rows*2*sha256.Size)
-	picks := make([]int32, 0, rows*3)
-	var hashed [128]byte
-	err = db.PlacementLines(ctx, level, year, states, func(line []byte) error {
-		// tab[n] is where field n ends.
-		var tab [6]int
-		at := 0
-		for n := range tab {
-			i := bytes.IndexByte(line[at:], '\t')
-			if i < 0 {
-				return fmt.Errorf("placement line of %d fields, want %d", n+1, len(tab)+1)
-			}
-			tab[n] = at + i
-			at = tab[n] + 1
-		}
-		code, choices := line[:tab[0]], line[tab[0]+1:tab[1]]
-		c := child{name: int32(len(children)), choices: [2]int32{int32(len(picks)), 0}}
-		for first := true; len(choices) > 0; first = false {
-			code := choices
-			if i := bytes.IndexByte(choices, ' '); i >= 0 {
-				code, choices = choices[:i], choices[i+1:]
-			} else {
-				choices = nil
-			}
-			k, ok := inScope[string(code)]
-			if first && !ok {
-				// A child whose first choice is outside the run's
-				// scope is placed by the run of that scope.
-				picks = picks[:c.choices[0]]
-				return nil
-			}
-			if ok {
-				picks = append(picks, k)
-			}
-		}
-		c.choices[1] = int32(len(picks))
-		if c.choices[1] == c.choices[0] {
-			return nil
-		}
-		// A residence is two fields: ward, tab, group.
-		c.perm = residenceOf(line[tab[1]+1 : tab[3]])
-		c.cur = residenceOf(line[tab[3]+1 : tab[5]])
-		p, err := strconv.Atoi(string(line[tab[5]+1:]))
-		if err != nil {
-			return fmt.Errorf("placement line: priority group: %w", err)
-		}
-		c.priority = int32(p)
-		from := len(names)
-		names = appendPseudonym(names, hashed[:0], req.Level, year, code)
-		for _, h := range names[from : from+16] {
-			c.key = c.key<<4 | uint64(unhex(h))
-		}
-		children = append(children, c)
-		return nil
+	readers := make([]*lineReader, linesParts)
+	for k := range readers {
+		readers[k] = &lineReader{part: int32(k), level: req.Level, year: year, inScope: inScope, makeResidence: makeResidence}
+		readers[k].grow(rows/linesParts + 1)
+	}
+	err = db.PlacementLines(ctx, level, year, states, linesParts, func(part int, line []byte) error {
+		return readers[part].line(line)
 	})
 	if err != nil {
 		return nil, err
 	}
-	nameOf := func(c *child) []byte { return names[int(c.name)*2*sha256.Size : int(c.name+1)*2*sha256.Size] }
-	children = sortByKey(children, func(c *child) uint64 { return c.key }, func(a, b child) int {
-		if c := cmp.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return bytes.Compare(nameOf(&a), nameOf(&b))
-	})
-	// The pseudonyms and the choices again, in the students' order:
-	// whatever reads the students one after another (the engine's
-	// lottery, the files) then reads their names and choices one after
-	// another too.
-	var sorted strings.Builder
-	sorted.Grow(len(names))
-	for i := range children {
-		sorted.Write(nameOf(&children[i]))
+	codes := make([]string, len(offers))
+	for k, o := range offers {
+		codes[k] = o.Code
 	}
-	all := sorted.String()
-	flat := make([]string, 0, len(picks))
-	guaranteed := guaranteedLevel(req.Level)
-	inst.Students = make([]allocation.Student, len(children))
-	for n := range children {
-		c := &children[n]
-		start := len(flat)
-		for _, k := range picks[c.choices[0]:c.choices[1]] {
-			flat = append(flat, offers[k].Code)
-		}
-		perm, cur := &residences[c.perm], &residences[c.cur]
-		s := allocation.Student{ID: all[n*2*sha256.Size : (n+1)*2*sha256.Size],
-			Choices:       flat[start:len(flat):len(flat)],
-			PermanentZone: perm.zone, CurrentZone: cur.zone, PriorityGroup: int(c.priority),
-			Location:   cur.place,
-			Guaranteed: guaranteed && (perm.catchment || cur.catchment)}
-		if cur.noWard {
-			s.Location = perm.place
-		}
-		inst.Students[n] = s
-	}
+	inst.Students = students(readers, codes, guaranteedLevel(req.Level))
 	snap.Instance = inst
 	return snap, nil
 }

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/lib/pq"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
 )
@@ -38,7 +41,7 @@ func TestPlacementLines(t *testing.T) {
 	lines := func(states ...enrollment.Status) []string {
 		t.Helper()
 		var out []string
-		err := store.PlacementLines(ctx, "lop1", 2027, states, func(line []byte) error {
+		err := store.PlacementLines(ctx, "lop1", 2027, states, 1, func(_ int, line []byte) error {
 			out = append(out, string(line))
 			return nil
 		})
@@ -77,5 +80,68 @@ func TestPlacementLines(t *testing.T) {
 	}
 	if got := lines(enrollment.StatusReceived); !slices.Contains(got, wantLine(&fixed)) || slices.Contains(got, wantLine(a)) {
 		t.Errorf("after correction the lines are\n%q\nwant one of them %q", got, wantLine(&fixed))
+	}
+}
+
+// TestPlacementLinesInParts: read in parts at once, while other
+// transactions keep rewriting the applications (each update a new row
+// version elsewhere in the table), every application is read exactly once.
+func TestPlacementLinesInParts(t *testing.T) {
+	t.Parallel()
+	store, cat := newStore(t)
+	ctx := t.Context()
+	const n = 600
+	apps := make([]*enrollment.Application, n)
+	for i := range apps {
+		apps[i] = newApp(t, cat, 100+i)
+	}
+	save(t, store, apps...)
+	stop := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			_, err := store.Handle().ExecContext(ctx, `UPDATE applications SET priority_group = (priority_group + 1) % 4
+WHERE tracking_code = ANY($1)`, pq.StringArray{apps[i%n].TrackingCode, apps[(i*7+3)%n].TrackingCode})
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	for _, parts := range []int{1, 2, 3, 4, 1, 2, 3, 4} {
+		var mu sync.Mutex
+		seen := map[string]int{}
+		err := store.PlacementLines(ctx, "lop1", 2027, []enrollment.Status{enrollment.StatusReceived}, parts, func(part int, line []byte) error {
+			if part < 0 || part >= parts {
+				t.Errorf("part %d of %d", part, parts)
+			}
+			code, _, _ := strings.Cut(string(line), "\t")
+			mu.Lock()
+			seen[code]++
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		twice := 0
+		for _, k := range seen {
+			if k != 1 {
+				twice++
+			}
+		}
+		if len(seen) != n || twice > 0 {
+			t.Errorf("%d parts: %d applications read, %d of them more than once; want %d once each", parts, len(seen), twice, n)
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

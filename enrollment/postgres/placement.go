@@ -14,6 +14,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tuyensinh/tuyensinh/allocation"
 	"github.com/tuyensinh/tuyensinh/enrollment"
@@ -299,23 +300,74 @@ func (d *DB) EstimatePlacementLines(ctx context.Context, level string, year int,
 // a level and year in the given states, in no particular order: its
 // tracking code and the fields the engine places by, tab-separated
 // (migrations/00015_placement_line.sql). line is valid until fn returns.
-func (d *DB) PlacementLines(ctx context.Context, level string, year int, states []enrollment.Status, fn func(line []byte) error) (err error) {
+//
+// The lines are read in parts at once, each part a range of the table's
+// pages read by a connection of its own and handed to fn(part, line) by a
+// goroutine of its own: one part's calls come one after another, the
+// parts' at the same time. All parts read one snapshot of the database
+// (pg_export_snapshot), so every application is read once, as it was at
+// one moment, even while others change it.
+func (d *DB) PlacementLines(ctx context.Context, level string, year int, states []enrollment.Status, parts int,
+	fn func(part int, line []byte) error) (err error) {
 	defer wrap(&err, "placement lines %s/%d", level, year)
-	rows, err := d.db.QueryContext(ctx, qPlacementLines, level, year, statusArray(states))
+	parts = max(parts, 1)
+	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	first, err := d.db.BeginTxx(ctx, opts)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	var raw sql.RawBytes
-	for rows.Next() {
-		if err := rows.Scan(&raw); err != nil {
-			return err
-		}
-		if err := fn(raw); err != nil {
+	defer first.Rollback()
+	var snapshot string
+	var pages int64
+	if parts > 1 {
+		err = first.QueryRowContext(ctx, `SELECT pg_export_snapshot(),
+    pg_relation_size('applications') / current_setting('block_size')::bigint`).Scan(&snapshot, &pages)
+		if err != nil {
 			return err
 		}
 	}
-	return rows.Err()
+	txs := []*sqlx.Tx{first}
+	for range parts - 1 {
+		tx, err := d.db.BeginTxx(ctx, opts)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, `SET TRANSACTION SNAPSHOT '`+snapshot+`'`); err != nil {
+			return err
+		}
+		txs = append(txs, tx)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for k, tx := range txs {
+		q, args := qPlacementLines, []any{level, year, statusArray(states)}
+		if parts > 1 {
+			// Pages [from, to); the last part reads to the end.
+			from, to := pages*int64(k)/int64(parts), pages*int64(k+1)/int64(parts)
+			q += fmt.Sprintf(` AND ctid >= '(%d,0)'::tid`, from)
+			if k < parts-1 {
+				q += fmt.Sprintf(` AND ctid < '(%d,0)'::tid`, to)
+			}
+		}
+		g.Go(func() error {
+			rows, err := tx.QueryContext(gctx, q, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			var raw sql.RawBytes
+			for rows.Next() {
+				if err := rows.Scan(&raw); err != nil {
+					return err
+				}
+				if err := fn(k, raw); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
+	}
+	return g.Wait()
 }
 
 // Run is a placement run without its files.
