@@ -41,7 +41,12 @@ func placeStored(ctx context.Context, p storedPlacement, getenv func(string) str
 	if _, err := migrations.Up(ctx, sdb.DB, nil); err != nil {
 		return fmt.Errorf("place: %w", err)
 	}
-	db := postgres.New(sdb)
+	bin, err := postgres.OpenBinary(getenv("DATABASE_URL"), 1)
+	if err != nil {
+		return fmt.Errorf("place: %w", err)
+	}
+	defer bin.Close()
+	db := postgres.New(sdb).WithBinaryWrites(bin)
 	actor := enrollment.Actor{Name: "cli:" + cmpOrString(getenv("USER"), "operator"), Role: enrollment.ActorCity}
 	if p.publish > 0 {
 		r, err := placement.Publish(ctx, db, p.publish, actor, nil)

@@ -84,6 +84,7 @@ type app struct {
 	cfg  config
 	log  *slog.Logger
 	db   *sqlx.DB
+	bin  *sqlx.DB // runs' inputs, sent in binary (postgres.OpenBinary)
 	rdb  *redis.Client
 	pg   *postgres.DB // the store on db
 	reg  *prometheus.Registry
@@ -151,7 +152,14 @@ func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 		return nil, err
 	}
 	a.db = db
-	a.pg = postgres.New(db)
+	// Placement runs keep megabytes of input through a small pool of
+	// their own that sends them in binary.
+	if a.bin, err = postgres.OpenBinary(cfg.DatabaseURL, 2); err != nil {
+		a.rdb.Close()
+		db.Close()
+		return nil, err
+	}
+	a.pg = postgres.New(db).WithBinaryWrites(a.bin)
 	a.reg = prometheus.NewRegistry()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.met = intake.NewMetrics(a.reg)
@@ -162,6 +170,7 @@ func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 func (a *app) close() {
 	a.rdb.Close()
 	a.db.Close()
+	a.bin.Close()
 }
 
 func (a *app) workers(ctx context.Context, g *errgroup.Group) {

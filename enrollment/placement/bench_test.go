@@ -130,9 +130,20 @@ func BenchmarkRun(b *testing.B) {
 	}
 	for _, sz := range sizes {
 		b.Run(fmt.Sprintf("applications=%d/schools=%d", sz[0], sz[1]), func(b *testing.B) {
-			sdb := testenv.DB(b)
+			url := testenv.NewDatabase(b)
+			sdb, err := postgres.OpenLazy(url, 8)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sdb.Close()
+			// As the service does: the runs' inputs go in binary.
+			bin, err := postgres.OpenBinary(url, 2)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer bin.Close()
 			loadGenerated(b, sdb, sz[0], sz[1])
-			db := postgres.New(sdb)
+			db := postgres.New(sdb).WithBinaryWrites(bin)
 			ctx := context.Background()
 			req := placement.Request{Level: enrollment.LevelLop1, SchoolYear: benchYear, Actor: city}
 			// Each iteration makes two runs of the same children: the

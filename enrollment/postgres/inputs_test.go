@@ -2,10 +2,18 @@ package postgres_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	neturl "net/url"
+	"strings"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/tuyensinh/tuyensinh/allocation"
+	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
+	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
 // TestRunsShareTheirInput: runs of the same children (DA and Boston, other
@@ -14,7 +22,29 @@ import (
 // instance file itself and the public file is that file.
 func TestRunsShareTheirInput(t *testing.T) {
 	t.Parallel()
-	store, _ := newStore(t)
+	for _, binary := range []bool{false, true} {
+		t.Run(fmt.Sprintf("binary=%v", binary), func(t *testing.T) {
+			t.Parallel()
+			url := testenv.NewDatabase(t)
+			store := postgres.New(sqlx.MustOpen("postgres", url))
+			t.Cleanup(func() { store.Handle().Close() })
+			if binary {
+				bin, err := postgres.OpenBinary(url, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { bin.Close() })
+				store.WithBinaryWrites(bin)
+			}
+			if err := store.SaveReference(t.Context(), democity.Reference(testNow)); err != nil {
+				t.Fatal(err)
+			}
+			runsShareTheirInput(t, store)
+		})
+	}
+}
+
+func runsShareTheirInput(t *testing.T, store *postgres.DB) {
 	ctx := t.Context()
 	if err := store.CommitSeed(ctx, postgres.Seed{Level: "lop1", SchoolYear: 2027, Seed: "s", Commitment: "c", CreatedBy: "test"}); err != nil {
 		t.Fatal(err)
@@ -35,11 +65,21 @@ func TestRunsShareTheirInput(t *testing.T) {
 		return b.Bytes()
 	}
 	ids := map[*allocation.Instance]int64{}
+	kept := []postgres.Assignment{{ApplicationID: "00000000-0000-7000-8000-000000000001", Pseudonym: "p", School: "TH-BADINH-01",
+		Via: "kept", ChoiceRank: 1, Lottery: "ab"}}
 	for _, inst := range []*allocation.Instance{da, boston, other} {
 		r, err := store.InsertRun(ctx, postgres.Run{Level: "lop1", SchoolYear: 2027, Round: 1, Mechanism: string(inst.Mechanism),
-			Include: "accepted", SeedCommitment: "c", Stats: []byte(`{}`), CreatedBy: "test"}, inst, nil)
+			Include: "accepted", SeedCommitment: "c", Stats: []byte(`{"students": 500}`), CreatedBy: "test"}, inst, kept)
 		if err != nil {
 			t.Fatal(err)
+		}
+		var st map[string]int
+		if err := json.Unmarshal(r.Stats, &st); err != nil || st["students"] != 500 || r.Mechanism != string(inst.Mechanism) {
+			t.Errorf("run as stored: %s %s, %v", r.Mechanism, r.Stats, err)
+		}
+		got, err := store.RunKept(ctx, r.ID)
+		if err != nil || len(got) != 1 || fmt.Sprint(got[0]) != fmt.Sprint(kept[0]) {
+			t.Errorf("kept children: %+v, %v", got, err)
 		}
 		ids[inst] = r.ID
 	}
@@ -73,4 +113,46 @@ func TestRunsShareTheirInput(t *testing.T) {
 	if got, err := store.RunFile(ctx, ids[da], false); err != nil || !bytes.Equal(got, file(da)) {
 		t.Errorf("the DA run's file after the Boston run was published: %v", err)
 	}
+}
+
+// TestOpenBinary: a handle from OpenBinary, on a URL or a key=value
+// string, sends []byte parameters as binary: PostgreSQL then reads `{}`
+// as a binary jsonb, which it refuses, where it reads the text in the
+// ordinary handle.
+func TestOpenBinary(t *testing.T) {
+	t.Parallel()
+	url := testenv.NewDatabase(t)
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass, _ := u.User.Password()
+	kv := fmt.Sprintf("host=%s port=%s user=%s password='%s' dbname=%s sslmode=disable", u.Hostname(), cmpOr(u.Port(), "5432"),
+		u.User.Username(), pass, strings.TrimPrefix(u.Path, "/"))
+	plain := sqlx.MustOpen("postgres", url)
+	defer plain.Close()
+	if _, err := plain.ExecContext(t.Context(), `SELECT $1::jsonb`, []byte(`{}`)); err != nil {
+		t.Fatalf("ordinary handle: %v", err)
+	}
+	for _, dsn := range []string{url, kv} {
+		bin, err := postgres.OpenBinary(dsn, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bin.ExecContext(t.Context(), `SELECT $1::jsonb`, []byte(`{}`)); err == nil {
+			t.Errorf("%s: []byte sent as text", dsn)
+		}
+		var n int
+		if err := bin.GetContext(t.Context(), &n, `SELECT length($1::bytea)`, []byte{0, 1, 2}); err != nil || n != 3 {
+			t.Errorf("%s: bytea of 3 bytes: %d, %v", dsn, n, err)
+		}
+		bin.Close()
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

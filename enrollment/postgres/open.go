@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -43,4 +45,26 @@ func Ping(ctx context.Context, db *sqlx.DB) error {
 		return fmt.Errorf("connect to database: %w", err)
 	}
 	return nil
+}
+
+// OpenBinary returns a handle on PostgreSQL at dsn whose connections send
+// []byte parameters in binary (lib/pq's binary_parameters), for
+// WithBinaryWrites: a bytea parameter otherwise travels as hex text, twice
+// its size, encoded by the service and decoded by the server, which took a
+// third of the time of storing a run's input. dsn is a URL or a
+// key=value string.
+func OpenBinary(dsn string, maxConns int) (*sqlx.DB, error) {
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		q := u.Query()
+		q.Set("binary_parameters", "yes")
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	} else {
+		dsn += " binary_parameters=yes"
+	}
+	return OpenLazy(dsn, maxConns)
 }

@@ -488,7 +488,14 @@ func (d *DB) startRun(ctx context.Context, r Run, inst *allocation.Instance, kee
 	if err != nil {
 		return nil, 0, fmt.Errorf("kept: %w", err)
 	}
-	tx, err := d.db.BeginTxx(ctx, nil)
+	// Through the binary handle, if any, every []byte parameter is sent
+	// as the bytes of its column's type: the bytea ones as they are, the
+	// jsonb ones go as text.
+	db := d.db
+	if d.binary != nil {
+		db = d.binary
+	}
+	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -504,7 +511,7 @@ func (d *DB) startRun(ctx context.Context, r Run, inst *allocation.Instance, kee
 	}
 	if err == nil {
 		err = tx.GetContext(ctx, &id, qInsertRun, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope,
-			r.SeedCommitment, head, digest[:], keptJSON, r.ConfirmBy, r.CreatedBy)
+			r.SeedCommitment, head, digest[:], string(keptJSON), r.ConfirmBy, r.CreatedBy)
 	}
 	if err != nil {
 		tx.Rollback()
@@ -524,7 +531,7 @@ func (p *PendingRun) Commit(ctx context.Context, mechanism string, stats json.Ra
 	}
 	var out Run
 	err = p.tx.GetContext(ctx, &out, `UPDATE placement_runs SET mechanism = $2, stats = $3 WHERE id = $1 RETURNING `+runColumns,
-		p.id, mechanism, []byte(stats))
+		p.id, mechanism, string(stats))
 	if err != nil {
 		p.tx.Rollback()
 		return Run{}, err

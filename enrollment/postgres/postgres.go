@@ -23,10 +23,23 @@ import (
 )
 
 // DB is the service's PostgreSQL store.
-type DB struct{ db *sqlx.DB }
+type DB struct {
+	db *sqlx.DB
+	// binary, when set, stores the runs (see WithBinaryWrites).
+	binary *sqlx.DB
+}
 
 // New returns the store on db.
 func New(db *sqlx.DB) *DB { return &DB{db: db} }
+
+// WithBinaryWrites makes the store keep placement runs through binary, a
+// handle opened by OpenBinary on the same database, and returns it: their
+// inputs (megabytes of bytea) then travel as they are. The caller closes
+// binary.
+func (d *DB) WithBinaryWrites(binary *sqlx.DB) *DB {
+	d.binary = binary
+	return d
+}
 
 // Handle returns the underlying database handle, for the few places that
 // hand it to a library of their own (the session store, migrations).
