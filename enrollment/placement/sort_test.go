@@ -41,3 +41,23 @@ func TestSortByKey(t *testing.T) {
 		}
 	})
 }
+
+// TestNth: nth gives what sorting gives at every rank, on values drawn
+// from a few (many alike) or from many.
+func TestNth(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var gen *rapid.Generator[float64]
+		if rapid.Bool().Draw(t, "few") {
+			gen = rapid.SampledFrom([]float64{0, 0.5, 1.25, 3, 3, 7.75})
+		} else {
+			gen = rapid.Float64Range(-1e6, 1e6)
+		}
+		xs := rapid.SliceOfN(gen, 1, 400).Draw(t, "xs")
+		k := rapid.IntRange(0, len(xs)-1).Draw(t, "k")
+		want := slices.Clone(xs)
+		slices.Sort(want)
+		if got := nth(slices.Clone(xs), k); got != want[k] {
+			t.Fatalf("nth(%v, %d) = %v, want %v", xs, k, got, want[k])
+		}
+	})
+}
