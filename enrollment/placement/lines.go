@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/tuyensinh/tuyensinh/allocation"
 	"github.com/tuyensinh/tuyensinh/enrollment"
@@ -137,9 +136,9 @@ func (r *lineReader) line(line []byte) error {
 // students returns the children the readers read as the instance's
 // students, in pseudonym order, their choices the offers' codes.
 func students(readers []*lineReader, offers []string, guaranteed bool) []allocation.Student {
-	n := 0
+	n, npicks := 0, 0
 	for _, r := range readers {
-		n += len(r.children)
+		n, npicks = n+len(r.children), npicks+len(r.picks)
 	}
 	children := make([]child, 0, n)
 	for _, r := range readers {
@@ -158,44 +157,32 @@ func students(readers []*lineReader, offers []string, guaranteed bool) []allocat
 	// whatever reads the students one after another (the engine's
 	// lottery, the files) then reads their names and choices one after
 	// another too. 150,000 small strings or slices cost more than the
-	// placing. The students are made in as many stretches at once as the
-	// lines were read in, each with its own string of names and array of
-	// choices.
-	out := make([]allocation.Student, len(children))
-	var wg sync.WaitGroup
-	for p := range len(readers) {
-		wg.Go(func() {
-			lo, hi := len(children)*p/len(readers), len(children)*(p+1)/len(readers)
-			var sorted strings.Builder
-			sorted.Grow((hi - lo) * 2 * sha256.Size)
-			picks := 0
-			for i := lo; i < hi; i++ {
-				c := &children[i]
-				sorted.Write(nameOf(c))
-				picks += int(c.choices[1] - c.choices[0])
-			}
-			all := sorted.String()
-			flat := make([]string, 0, picks)
-			for i := lo; i < hi; i++ {
-				c := &children[i]
-				r := readers[c.part]
-				start := len(flat)
-				for _, k := range r.picks[c.choices[0]:c.choices[1]] {
-					flat = append(flat, offers[k])
-				}
-				perm, cur := &r.residences[c.perm], &r.residences[c.cur]
-				s := allocation.Student{ID: all[(i-lo)*2*sha256.Size : (i-lo+1)*2*sha256.Size],
-					Choices:       flat[start:len(flat):len(flat)],
-					PermanentZone: perm.zone, CurrentZone: cur.zone, PriorityGroup: int(c.priority),
-					Location:   cur.place,
-					Guaranteed: guaranteed && (perm.catchment || cur.catchment)}
-				if cur.noWard {
-					s.Location = perm.place
-				}
-				out[i] = s
-			}
-		})
+	// placing.
+	var sorted strings.Builder
+	sorted.Grow(n * 2 * sha256.Size)
+	for i := range children {
+		sorted.Write(nameOf(&children[i]))
 	}
-	wg.Wait()
+	all := sorted.String()
+	flat := make([]string, 0, npicks)
+	out := make([]allocation.Student, len(children))
+	for i := range children {
+		c := &children[i]
+		r := readers[c.part]
+		start := len(flat)
+		for _, k := range r.picks[c.choices[0]:c.choices[1]] {
+			flat = append(flat, offers[k])
+		}
+		perm, cur := &r.residences[c.perm], &r.residences[c.cur]
+		s := allocation.Student{ID: all[i*2*sha256.Size : (i+1)*2*sha256.Size],
+			Choices:       flat[start:len(flat):len(flat)],
+			PermanentZone: perm.zone, CurrentZone: cur.zone, PriorityGroup: int(c.priority),
+			Location:   cur.place,
+			Guaranteed: guaranteed && (perm.catchment || cur.catchment)}
+		if cur.noWard {
+			s.Location = perm.place
+		}
+		out[i] = s
+	}
 	return out
 }
