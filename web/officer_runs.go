@@ -55,16 +55,17 @@ func addRunTemplates(officerTemplates map[string]*template.Template) {
 		funcs[k] = v
 	}
 	extra := template.FuncMap{
-		"inc":       func(n int) int { return n + 1 },
-		"f1":        func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
-		"f2":        func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) },
-		"pct":       percent,
-		"short":     func(p string) string { return p[:min(len(p), 12)] },
-		"viaLabel":  viaLabel,
-		"runLabel":  runLabel,
-		"mechLabel": mechanismLabel,
-		"runPath":   runPath,
-		"lvName":    func(l string) string { return enrollment.Level(l).NameVI() },
+		"inc":              func(n int) int { return n + 1 },
+		"f1":               func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+		"f2":               func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) },
+		"pct":              percent,
+		"short":            func(p string) string { return p[:min(len(p), 12)] },
+		"viaLabel":         viaLabel,
+		"runLabel":         runLabel,
+		"mechLabel":        mechanismLabel,
+		"roundConfirmDays": func() int { return placement.RoundConfirmDays },
+		"runPath":          runPath,
+		"lvName":           func(l string) string { return enrollment.Level(l).NameVI() },
 	}
 	for k, v := range extra {
 		funcs[k] = v

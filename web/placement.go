@@ -224,6 +224,7 @@ type runBody struct {
 	Round      int                  `json:"round"`
 	Mechanism  allocation.Mechanism `json:"mechanism"`
 	Include    string               `json:"include"`
+	ConfirmBy  *time.Time           `json:"confirm_by"`
 }
 
 // createRun answers POST /api/v1/placement/runs: a preview run on the
@@ -234,7 +235,7 @@ func (s *server) createRun(c echo.Context) error {
 		return err
 	}
 	var b runBody
-	if err := decodeBody(c, &b, `{"level", "school_year", "round": 1 | 2, "mechanism": "da" | "boston", "include": "accepted" | "received"}`); err != nil {
+	if err := decodeBody(c, &b, `{"level", "school_year", "round": 1 | 2, "mechanism": "da" | "boston", "include": "accepted" | "received", "confirm_by"?: "2027-08-05T17:00:00+07:00"}`); err != nil {
 		return err
 	}
 	r, err := s.createRunAs(c, u, b)
@@ -262,7 +263,7 @@ func longWork(c echo.Context) (context.Context, context.CancelFunc) {
 // for the API and the runs page.
 func (s *server) createRunAs(c echo.Context, u staff.User, b runBody) (postgres.Run, error) {
 	req := placement.Request{Level: b.Level, SchoolYear: b.SchoolYear, Round: b.Round, Mechanism: b.Mechanism,
-		Include: b.Include, Scope: scopeOf(u), Actor: actorOf(u)}
+		Include: b.Include, Scope: scopeOf(u), Actor: actorOf(u), ConfirmBy: b.ConfirmBy}
 	ctx, cancel := longWork(c)
 	defer cancel()
 	r, err := placement.Run(ctx, s.DB, req, s.NowFunc())

@@ -87,9 +87,14 @@ func TestPlacementEndToEnd(t *testing.T) {
 	}
 
 	da := s.do(t, admin, "POST", "/api/v1/placement/runs", map[string]any{"level": "lop1", "school_year": year, "round": 1, "mechanism": "da", "include": "accepted"})
-	boston := s.do(t, admin, "POST", "/api/v1/placement/runs", map[string]any{"level": "lop1", "school_year": year, "mechanism": "boston"})
+	// A run may set its own confirmation deadline.
+	boston := s.do(t, admin, "POST", "/api/v1/placement/runs", map[string]any{"level": "lop1", "school_year": year, "mechanism": "boston",
+		"confirm_by": "2099-08-05T17:00:00+07:00"})
 	if da.status != http.StatusCreated || boston.status != http.StatusCreated {
 		t.Fatalf("runs: %d %s; %d %s", da.status, da.raw, boston.status, boston.raw)
+	}
+	if boston.body["confirm_by"] != "2099-08-05T10:00:00Z" {
+		t.Errorf("the Boston run's confirm_by = %v, want the one asked for", boston.body["confirm_by"])
 	}
 	for _, k := range []string{"id", "level", "school_year", "round", "mechanism", "status", "seed_commitment", "created_by", "created_at", "stats"} {
 		if _, ok := da.body[k]; !ok {
@@ -289,6 +294,8 @@ func TestPlacementBadRequests(t *testing.T) {
 		{"POST", "/api/v1/placement/runs", map[string]any{"level": "lop1", "school_year": year, "mechanism": "ttc"}, 422, "mechanism"},
 		{"POST", "/api/v1/placement/runs", map[string]any{"level": "lop1", "school_year": year}, 409, ""}, // no seed yet
 		{"POST", "/api/v1/placement/runs", map[string]any{"level": "lop1", "school_year": year, "round": 3, "include": "x"}, 422, "round"},
+		{"POST", "/api/v1/placement/runs", map[string]any{"level": "lop1", "school_year": year, "round": 2, "confirm_by": "2020-01-01T00:00:00Z"}, 422, "confirm_by"},
+		{"POST", "/api/v1/placement/runs", map[string]any{"level": "lop1", "school_year": year, "confirm_by": "next week"}, 400, ""},
 		{"GET", "/api/v1/placement/runs?level=x", nil, 400, "level"},
 		{"GET", "/api/v1/placement/runs/abc", nil, 404, ""},
 		{"GET", "/api/v1/placement/runs/999999", nil, 404, ""},

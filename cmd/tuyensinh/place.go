@@ -42,6 +42,7 @@ func runPlace(ctx context.Context, args []string, getenv func(string) string, st
 	year := fs.Int("school-year", 0, "with --run: the school year's starting `year`, e.g. 2027")
 	include := fs.String("include", "accepted", "with --run: which applications, accepted (reviewed) or received (unreviewed too)")
 	round := fs.Int("round", 1, "with --run: the round, 1 or 2")
+	confirmBy := fs.String("confirm-by", "", "with --run: the run's own confirmation `deadline` (RFC 3339, e.g. 2027-08-05T17:00:00+07:00; default: the window's for round 1, 7 days after publishing for round 2)")
 	publish := fs.Int64("publish", 0, "publish the stored run `ID` (all or nothing; a published run never changes)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file`")
 	verbose := fs.Bool("v", false, "print the time of each phase to standard error")
@@ -77,8 +78,16 @@ func runPlace(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("place: unexpected argument %q", fs.Arg(0))
 	}
 	if *dbRun || *publish > 0 {
-		return placeStored(ctx, storedPlacement{run: *dbRun, publish: *publish, level: *level, year: *year, include: *include,
-			round: *round, mechanism: *mechanism, output: *output, verbose: *verbose}, getenv, stdout, stderr)
+		sp := storedPlacement{run: *dbRun, publish: *publish, level: *level, year: *year, include: *include,
+			round: *round, mechanism: *mechanism, output: *output, verbose: *verbose}
+		if *confirmBy != "" {
+			t, err := time.Parse(time.RFC3339, *confirmBy)
+			if err != nil {
+				return fmt.Errorf("place: --confirm-by: hạn xác nhận phải theo RFC 3339, ví dụ 2027-08-05T17:00:00+07:00 / a deadline in RFC 3339, e.g. 2027-08-05T17:00:00+07:00: %w", err)
+			}
+			sp.confirmBy = &t
+		}
+		return placeStored(ctx, sp, getenv, stdout, stderr)
 	}
 	if *output == "" && (*generate > 0 || *input != "") {
 		return errors.New("place: --output is required")

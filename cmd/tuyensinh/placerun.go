@@ -23,6 +23,7 @@ type storedPlacement struct {
 	year, round               int
 	output                    string
 	verbose                   bool
+	confirmBy                 *time.Time
 }
 
 // placeStored runs placement on the applications stored in DATABASE_URL
@@ -56,7 +57,7 @@ func placeStored(ctx context.Context, p storedPlacement, getenv func(string) str
 		fmt.Fprintf(stdout, "run %d published: %s %d-%d round %d; seed revealed\n", r.ID, r.Level, r.SchoolYear, r.SchoolYear+1, r.Round)
 		return nil
 	}
-	req := placement.Request{Level: enrollment.Level(p.level), SchoolYear: p.year, Round: p.round,
+	req := placement.Request{Level: enrollment.Level(p.level), SchoolYear: p.year, Round: p.round, ConfirmBy: p.confirmBy,
 		Mechanism: allocation.Mechanism(p.mechanism), Include: p.include, Actor: actor}
 	t0 := time.Now()
 	snap, err := placement.Load(ctx, db, req, time.Now())

@@ -111,6 +111,19 @@ func TestPlaceRunFromDatabase(t *testing.T) {
 	if err := run(t.Context(), []string{"place", "--run", "--level", "lop7", "--school-year", strconv.Itoa(year)}, getenv, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "invalid") {
 		t.Errorf("place --run --level lop7: %v", err)
 	}
+	// A run's own confirmation deadline: kept with the run; a bad one refused.
+	if err := run(t.Context(), []string{"place", "--run", "--level", "lop1", "--school-year", strconv.Itoa(year), "--confirm-by", "next week"}, getenv, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
+		t.Errorf("place --run --confirm-by 'next week': %v", err)
+	}
+	stdout.Reset()
+	args = []string{"place", "--run", "--level", "lop1", "--school-year", strconv.Itoa(year), "--include", "received", "--confirm-by", "2099-08-05T17:00:00+07:00"}
+	if err := run(t.Context(), args, getenv, &stdout, &stderr); err != nil {
+		t.Fatalf("place --run --confirm-by: %v", err)
+	}
+	id2, _ := strconv.ParseInt(strings.TrimSpace(stdout.String()), 10, 64)
+	if r, err := pdb.Run(t.Context(), id2); err != nil || r.ConfirmBy == nil || !r.ConfirmBy.Equal(time.Date(2099, 8, 5, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("run %d made with --confirm-by: %+v, %v", id2, r.ConfirmBy, err)
+	}
 }
 
 // TestPlaceKilledMidPublish kills the real binary (SIGKILL) in the middle

@@ -86,7 +86,16 @@ type Request struct {
 	Scope string
 	// Actor is who makes the run.
 	Actor enrollment.Actor
+	// ConfirmBy is the run's own confirmation deadline, in the future.
+	// Without it a round-1 run takes the window's, and a later round's,
+	// whose window deadline has passed by then, is set when it is
+	// published: RoundConfirmDays after.
+	ConfirmBy *time.Time
 }
+
+// RoundConfirmDays is how long the families placed by a later round have
+// to confirm their seat when its run sets no deadline of its own.
+const RoundConfirmDays = postgres.RoundConfirmDays
 
 // Check fills the defaults of r and returns an *enrollment.Error
 // (CodeInvalid) naming every field that is wrong.
@@ -200,6 +209,11 @@ func guaranteedLevel(l enrollment.Level) bool {
 func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Snapshot, error) {
 	if err := req.Check(); err != nil {
 		return nil, err
+	}
+	if req.ConfirmBy != nil && !req.ConfirmBy.After(now) {
+		return nil, &enrollment.Error{Code: enrollment.CodeInvalid, Message: "Yêu cầu chạy phân tuyến không hợp lệ",
+			MessageEN: "the placement run request is invalid", Problems: []enrollment.Problem{{Field: "confirm_by",
+				Message: "Hạn xác nhận nhập học phải là một thời điểm trong tương lai", MessageEN: "confirm_by must be in the future"}}}
 	}
 	level, year := string(req.Level), req.SchoolYear
 	seed, err := db.Seed(ctx, level, year)
@@ -643,7 +657,8 @@ func PlaceAndStore(ctx context.Context, db *postgres.DB, s *Snapshot) (Outcome, 
 	req := s.Request
 	r := postgres.Run{Level: string(req.Level), SchoolYear: req.SchoolYear, Round: req.Round, Mechanism: string(s.Instance.Mechanism),
 		Include: req.Include, Scope: req.Scope, SeedCommitment: s.Seed.Commitment, CreatedBy: req.Actor.Name}
-	if req.Round == 1 {
+	r.ConfirmBy = req.ConfirmBy
+	if r.ConfirmBy == nil && req.Round == 1 {
 		var err error
 		if r.ConfirmBy, err = db.WindowConfirmBy(ctx, string(req.Level), req.SchoolYear); err != nil {
 			return Outcome{}, err

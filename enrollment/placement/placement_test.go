@@ -384,9 +384,32 @@ LEFT JOIN placement_assignments pa ON pa.run_id = a.placed_run_id AND pa.applica
 	if st2.Kept == 0 || st2.Released == 0 {
 		t.Fatalf("round 2 stats = %+v", st2)
 	}
-	if _, err := placement.Publish(ctx, b.db, r2.ID, city, nil); err != nil {
+	pub2, err := placement.Publish(ctx, b.db, r2.ID, city, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
+	// Round 2 came after the round-1 deadline: its families have a
+	// deadline of their own, RoundConfirmDays after publishing, and
+	// can confirm until then.
+	if pub2.ConfirmBy == nil || pub2.PublishedAt == nil ||
+		pub2.ConfirmBy.Sub(*pub2.PublishedAt) != placement.RoundConfirmDays*24*time.Hour {
+		t.Fatalf("round 2 published at %v with confirm_by %v, want %d days later", pub2.PublishedAt, pub2.ConfirmBy, placement.RoundConfirmDays)
+	}
+	var round2 []string
+	if err := b.sql.SelectContext(ctx, &round2, `SELECT tracking_code FROM applications WHERE level = $1 AND status = 'placed'
+    AND placed_run_id = $2 ORDER BY tracking_code LIMIT 2`, string(level), r2.ID); err != nil || len(round2) < 2 {
+		t.Fatalf("children placed by round 2: %v, %v", round2, err)
+	}
+	deadline := *pub2.ConfirmBy
+	if _, err := b.db.DecideSeat(ctx, round2[0], enrollment.StatusConfirmed, enrollment.Actor{Name: "parent", Role: "parent"},
+		deadline.Add(-time.Hour), nil); err != nil {
+		t.Errorf("confirming a round-2 seat before its deadline: %v", err)
+	}
+	if _, err := b.db.DecideSeat(ctx, round2[1], enrollment.StatusConfirmed, enrollment.Actor{Name: "parent", Role: "parent"},
+		deadline.Add(time.Hour), nil); !errors.As(err, &e) || e.Code != enrollment.CodeConflict {
+		t.Errorf("confirming a round-2 seat after its deadline: %v, want a conflict", err)
+	}
+	q(`UPDATE applications SET status = 'placed' WHERE tracking_code = $1`, round2[0])
 	end := loadLines()
 	if len(inst.Students) == 0 {
 		t.Fatal("round 2 places nobody")

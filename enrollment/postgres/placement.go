@@ -694,6 +694,12 @@ func (d *DB) runInstance(ctx context.Context, id int64) (_ []byte, encoding stri
 	return b, encoding, err
 }
 
+// RoundConfirmDays is how long the families placed by a later round have
+// to confirm their seat, from its publishing, when its run sets no
+// deadline of its own: the window's has passed by then (a later round
+// offers the seats of those who missed it).
+const RoundConfirmDays = 7
+
 // Publication is what publishing a run does besides marking it: who
 // publishes, and, for a later round, which placed applications missed
 // their confirmation deadline (they move to declined with Reason).
@@ -757,7 +763,9 @@ INSERT INTO application_events (application_id, status, actor, actor_role, from_
 SELECT id, 'declined', $2, $3, 'placed', 'declined', $4 FROM applications WHERE id = ANY($1)`
 	qMissed  = `UPDATE applications SET status = 'declined', status_reason = $2 WHERE id = ANY($1)`
 	qMarkRun = `UPDATE placement_runs SET status = 'published', published_by = $2, published_at = now(), result = convert_to($3, 'UTF8'),
-    instance = convert_to($4, 'UTF8'), instance_encoding = 'identity', input_digest = NULL WHERE id = $1`
+    instance = convert_to($4, 'UTF8'), instance_encoding = 'identity', input_digest = NULL,
+    confirm_by = CASE WHEN confirm_by IS NULL AND round > 1 THEN now() + make_interval(days => $5) ELSE confirm_by END
+WHERE id = $1`
 	qRevealSeed  = `UPDATE placement_seeds SET revealed_at = now() WHERE level = $1 AND school_year = $2 AND revealed_at IS NULL`
 	publishEvent = "Kết quả phân tuyến đã công bố (lượt %d) / placement published (run %d)"
 )
@@ -832,7 +840,7 @@ func (d *DB) Publish(ctx context.Context, id int64, p Publication, check func(Ru
 			{qPublishApplications, []any{id}},
 			{qMissedEvents, []any{pq.StringArray(p.Missed), actor, role, p.MissedReason}},
 			{qMissed, []any{pq.StringArray(p.Missed), p.MissedReason}},
-			{qMarkRun, []any{id, actor, string(p.Result), string(p.Instance)}},
+			{qMarkRun, []any{id, actor, string(p.Result), string(p.Instance), RoundConfirmDays}},
 			{qRevealSeed, []any{r.Level, r.SchoolYear}},
 		}
 		for i, st := range steps {
