@@ -1,15 +1,20 @@
 package postgres_test
 
 import (
+	"context"
 	"fmt"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lib/pq"
 
 	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
+	"github.com/tuyensinh/tuyensinh/internal/testenv"
 )
 
 // wantLine is an application's placement line as
@@ -143,5 +148,32 @@ WHERE tracking_code = ANY($1)`, pq.StringArray{apps[i%n].TrackingCode, apps[(i*7
 	close(stop)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+
+	// A pool of fewer connections than parts reads in fewer parts rather
+	// than wait for ever.
+	var dbname string
+	if err := store.Handle().GetContext(ctx, &dbname, `SELECT current_database()`); err != nil {
+		t.Fatal(err)
+	}
+	u, err := neturl.Parse(testenv.DatabaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + dbname
+	small, err := postgres.OpenLazy(u.String(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	read := 0
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = postgres.New(small).PlacementLines(lctx, "lop1", 2027, []enrollment.Status{enrollment.StatusReceived}, 4, func(int, []byte) error {
+		read++
+		return nil
+	})
+	if err != nil || read != n {
+		t.Errorf("4 parts on a pool of one connection: %d read, %v", read, err)
 	}
 }

@@ -310,6 +310,11 @@ func (d *DB) EstimatePlacementLines(ctx context.Context, level string, year int,
 func (d *DB) PlacementLines(ctx context.Context, level string, year int, states []enrollment.Status, parts int,
 	fn func(part int, line []byte) error) (err error) {
 	defer wrap(&err, "placement lines %s/%d", level, year)
+	// Every part holds a connection until all are read: never more parts
+	// than the pool has connections, or the last would wait for ever.
+	if m := d.db.Stats().MaxOpenConnections; m > 0 {
+		parts = min(parts, m)
+	}
 	parts = max(parts, 1)
 	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 	first, err := d.db.BeginTxx(ctx, opts)
