@@ -191,7 +191,9 @@ FROM applications a
 WHERE a.level = $1 AND a.school_year = $2 AND a.status = ANY($3)`
 
 // PlacementApplicants returns the applications of a level and year in the given
-// states, with where a published run placed them.
+// states, with where a published run placed them: for a later round, the
+// children a published run placed (kept, holding their seat, or freeing
+// it). The children a run places are read by PlacementLines.
 func (d *DB) PlacementApplicants(ctx context.Context, level string, year int, states []enrollment.Status) (_ []Applicant, err error) {
 	defer wrap(&err, "applicants %s/%d", level, year)
 	rows, err := d.db.QueryContext(ctx, qApplicants, level, year, statusArray(states))
