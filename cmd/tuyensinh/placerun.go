@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,7 +49,7 @@ func placeStored(ctx context.Context, p storedPlacement, getenv func(string) str
 	}
 	defer bin.Close()
 	db := postgres.New(sdb).WithBinaryWrites(bin)
-	actor := enrollment.Actor{Name: "cli:" + cmpOrString(getenv("USER"), "operator"), Role: enrollment.ActorCity}
+	actor := enrollment.Actor{Name: "cli:" + cmp.Or(getenv("USER"), "operator"), Role: enrollment.ActorCity}
 	if p.publish > 0 {
 		r, err := placement.Publish(ctx, db, p.publish, actor, nil)
 		if err != nil {
@@ -86,11 +87,4 @@ func placeStored(ctx context.Context, p storedPlacement, getenv func(string) str
 	}
 	fmt.Fprintf(stdout, "%d\n", r.ID)
 	return nil
-}
-
-func cmpOrString(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

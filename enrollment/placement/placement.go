@@ -42,6 +42,7 @@ package placement
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -220,7 +221,7 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 	if err != nil {
 		return nil, err
 	}
-	policy, err := db.Policy(ctx, cmpOr(req.Scope, CityAuthority), req.Level, year)
+	policy, err := db.Policy(ctx, cmp.Or(req.Scope, CityAuthority), req.Level, year)
 	if err != nil {
 		return nil, err
 	}
@@ -444,13 +445,6 @@ func sortByKey[T any](xs []T, key func(*T) uint64, cmp func(a, b T) int) []T {
 		}
 	}
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Stats are a run's figures, kept with the run and compared side by side.

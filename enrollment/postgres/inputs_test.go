@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	neturl "net/url"
@@ -127,7 +128,7 @@ func TestOpenBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	pass, _ := u.User.Password()
-	kv := fmt.Sprintf("host=%s port=%s user=%s password='%s' dbname=%s sslmode=disable", u.Hostname(), cmpOr(u.Port(), "5432"),
+	kv := fmt.Sprintf("host=%s port=%s user=%s password='%s' dbname=%s sslmode=disable", u.Hostname(), cmp.Or(u.Port(), "5432"),
 		u.User.Username(), pass, strings.TrimPrefix(u.Path, "/"))
 	plain := sqlx.MustOpen("postgres", url)
 	defer plain.Close()
@@ -148,11 +149,4 @@ func TestOpenBinary(t *testing.T) {
 		}
 		bin.Close()
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
