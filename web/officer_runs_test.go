@@ -318,6 +318,18 @@ func TestRunsJourneyInBrowser(t *testing.T) {
 		tb.do(chromedp.Click(chromedp.CSS(`a[href="/officer/phan-tuyen"]`)))
 		settleLoaded(tb, "the runs page", `!!document.querySelector(".seed-form")`)
 		tb.shoot("runs-empty")
+		// A round 2 before round 1 is published, and before the seed: refused
+		// on the page, in words, the form as it was.
+		tb.set("#round", "2")
+		tb.do(chromedp.Click(chromedp.CSS(`#start-preview`)))
+		settleLoaded(tb, "the refusal", `!!document.querySelector("#form-error")`)
+		if txt := tb.text("#form-error"); !strings.Contains(txt, "hạt giống") && !strings.Contains(txt, "vòng 1") {
+			t.Errorf("%s: a round 2 without seed or round 1 is refused with %q", v.name, txt)
+		}
+		if round := eval[string](tb, `document.querySelector("#round").value`); round != "2" {
+			t.Errorf("%s: after the refusal the round field says %q, want the 2 asked for", v.name, round)
+		}
+		tb.shoot("runs-error")
 		tb.do(chromedp.Click(chromedp.CSS(`.seed-form button`)))
 		settleLoaded(tb, "the commitment", `/^[0-9a-f]{64}$/.test((document.querySelector("#commitment") || {}).innerText || "")`)
 		for _, m := range []string{"da", "boston"} {

@@ -57,11 +57,12 @@ type lineReader struct {
 	hashed      [128]byte
 }
 
-// grow makes room for about n children more.
+// grow makes the reader's arrays, with room for about n children.
 func (r *lineReader) grow(n int) {
 	r.children = make([]child, 0, n)
 	r.names = make([]byte, 0, n*2*sha256.Size)
 	r.picks = make([]int32, 0, n*3)
+	r.residenceAt = map[string]int32{}
 }
 
 // residence returns the number of the residence whose ward and group are
@@ -73,9 +74,6 @@ func (r *lineReader) residence(field []byte) int32 {
 	ward, group, _ := strings.Cut(string(field), "\t")
 	n := int32(len(r.residences))
 	r.residences = append(r.residences, r.makeResidence(ward, group))
-	if r.residenceAt == nil {
-		r.residenceAt = map[string]int32{}
-	}
 	r.residenceAt[string(field)] = n
 	return n
 }
