@@ -427,16 +427,18 @@ const runColumns = `id, level, school_year, round, mechanism, include, scope, st
 // decoding tens of megabytes cost more than placing them.
 const qInsertRun = `
 INSERT INTO placement_runs (level, school_year, round, mechanism, include, scope, seed_commitment, instance,
-    instance_encoding, input_digest, kept, stats, confirm_by, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'shared', $9, $10, '{}', $11, $12)
+    instance_encoding, kept, stats, confirm_by, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'chunked', $9, '{}', $10, $11)
 RETURNING id`
 
-// The body of a compact instance is kept once for all the runs that share
-// it (migrations/00016_placement_inputs.sql): sent only when no run has
-// kept it yet.
+// The chunks of a compact instance are kept once for all the runs that
+// hold them (migrations/00017_placement_input_chunks.sql): sent only when
+// no run has kept them yet.
 const (
-	qInputKept   = `SELECT EXISTS (SELECT 1 FROM placement_inputs WHERE digest = $1)`
+	qInputsKept  = `SELECT digest FROM placement_inputs WHERE digest = ANY($1)`
 	qInsertInput = `INSERT INTO placement_inputs (digest, body) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING`
+	qRunInputs   = `INSERT INTO placement_run_inputs (run_id, seq, digest)
+SELECT $1, t.seq, t.digest FROM unnest($2::bytea[]) WITH ORDINALITY AS t (digest, seq)`
 )
 
 // keptLine is a kept child's line as placement_runs.kept holds it.
@@ -483,9 +485,14 @@ func (d *DB) StartRun(ctx context.Context, r Run, inst *allocation.Instance, kep
 }
 
 func (d *DB) startRun(ctx context.Context, r Run, inst *allocation.Instance, keep []Assignment) (_ *sqlx.Tx, id int64, err error) {
-	compact, err := encodeCompact(nil, inst)
+	head, chunks, err := encodeChunks(inst)
 	if err != nil {
 		return nil, 0, fmt.Errorf("instance: %w", err)
+	}
+	digests := make(pq.ByteaArray, len(chunks))
+	for i, c := range chunks {
+		d := sha256.Sum256(c)
+		digests[i] = d[:]
 	}
 	lines := make([]keptLine, len(keep))
 	for i, k := range keep {
@@ -506,19 +513,27 @@ func (d *DB) startRun(ctx context.Context, r Run, inst *allocation.Instance, kee
 	if err != nil {
 		return nil, 0, err
 	}
-	head, body := compact[:compactHeadLen(compact)], compact[compactHeadLen(compact):]
-	digest := sha256.Sum256(body)
-	var kept bool
+	var kept [][]byte
 	_, err = tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`)
 	if err == nil {
-		err = tx.GetContext(ctx, &kept, qInputKept, digest[:])
+		err = tx.SelectContext(ctx, &kept, qInputsKept, digests)
 	}
-	if err == nil && !kept {
-		_, err = tx.ExecContext(ctx, qInsertInput, digest[:], body)
+	have := make(map[string]bool, len(kept))
+	for _, k := range kept {
+		have[string(k)] = true
+	}
+	for i := 0; err == nil && i < len(chunks); i++ {
+		if !have[string(digests[i])] {
+			_, err = tx.ExecContext(ctx, qInsertInput, digests[i], chunks[i])
+			have[string(digests[i])] = true
+		}
 	}
 	if err == nil {
 		err = tx.GetContext(ctx, &id, qInsertRun, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope,
-			r.SeedCommitment, head, digest[:], string(keptJSON), r.ConfirmBy, r.CreatedBy)
+			r.SeedCommitment, head, string(keptJSON), r.ConfirmBy, r.CreatedBy)
+	}
+	if err == nil {
+		_, err = tx.ExecContext(ctx, qRunInputs, id, digests)
 	}
 	if err != nil {
 		tx.Rollback()
@@ -686,7 +701,8 @@ func (d *DB) RunInstance(ctx context.Context, id int64) (_ *allocation.Instance,
 	return decodeCompact(b)
 }
 
-// runInstance returns a run's instance as stored, and its encoding.
+// runInstance returns a run's instance as stored, and its encoding:
+// "identity" or "compact".
 func (d *DB) runInstance(ctx context.Context, id int64) (_ []byte, encoding string, err error) {
 	defer wrap(&err, "run %d instance", id)
 	var b, body []byte
@@ -695,10 +711,32 @@ func (d *DB) runInstance(ctx context.Context, id int64) (_ []byte, encoding stri
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", ErrNoRun
 	}
-	if encoding == "shared" {
-		b, encoding = append(b, body...), "compact"
+	if err != nil {
+		return nil, "", err
 	}
-	return b, encoding, err
+	switch encoding {
+	case "shared":
+		b, encoding = append(b, body...), "compact"
+	case "chunked":
+		rows, err := d.db.QueryContext(ctx, `SELECT i.body FROM placement_run_inputs ri
+    JOIN placement_inputs i ON i.digest = ri.digest WHERE ri.run_id = $1 ORDER BY ri.seq`, id)
+		if err != nil {
+			return nil, "", err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c sql.RawBytes
+			if err := rows.Scan(&c); err != nil {
+				return nil, "", err
+			}
+			b = append(b, c...)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, "", err
+		}
+		encoding = "compact"
+	}
+	return b, encoding, nil
 }
 
 // RoundConfirmDays is how long the families placed by a later round have

@@ -2,7 +2,12 @@ package postgres
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tuyensinh/tuyensinh/allocation"
@@ -45,7 +50,18 @@ func TestCompactInstance(t *testing.T) {
 				Location: &allocation.Location{Lat: math.SmallestNonzeroFloat64, Lon: math.Copysign(0, -1)}},
 			{ID: "", PriorityGroup: 1 << 40, Location: &allocation.Location{Lat: 21.0, Lon: 105.8}},
 		}}
-	cases = append(cases, odd, &allocation.Instance{})
+	// Named by pseudonyms in their order, as a run's children are: they
+	// go in chunks.
+	named := allocation.Generate(allocation.GenConfig{Students: 9000, Schools: 5, Choices: 3, Seed: 9})
+	for i := range named.Students {
+		h := sha256.Sum256([]byte(named.Students[i].ID))
+		named.Students[i].ID = hex.EncodeToString(h[:])
+	}
+	slices.SortFunc(named.Students, func(a, b allocation.Student) int { return strings.Compare(a.ID, b.ID) })
+	if _, chunks, _ := encodeChunks(named); len(chunks) != 1+4 {
+		t.Errorf("9,000 children in %d chunks, want the tables' and 4", len(chunks))
+	}
+	cases = append(cases, odd, &allocation.Instance{}, named)
 	for i, inst := range cases {
 		want := fileOf(t, inst)
 		b, err := encodeCompact(nil, inst)
@@ -59,7 +75,15 @@ func TestCompactInstance(t *testing.T) {
 		if f := fileOf(t, got); !bytes.Equal(f, want) {
 			t.Errorf("case %d: the file from the compact form differs:\n%.300s\nwant\n%.300s", i, f, want)
 		}
-		if len(inst.Students) > 1000 && len(b)*4 > len(want) {
+		// The runs kept before the chunks read as they did.
+		got, err = decodeCompact(legacyCompact(t, inst))
+		if err != nil {
+			t.Fatalf("case %d, TSI1: %v", i, err)
+		}
+		if f := fileOf(t, got); !bytes.Equal(f, want) {
+			t.Errorf("case %d: the file from the TSI1 form differs:\n%.300s\nwant\n%.300s", i, f, want)
+		}
+		if len(inst.Students) > 1000 && len(b)*3 > len(want) {
 			t.Errorf("case %d: compact form of %d bytes for a file of %d", i, len(b), len(want))
 		}
 		// Every cut of the form is refused, never a panic.
@@ -74,12 +98,30 @@ func TestCompactInstance(t *testing.T) {
 	}
 }
 
+// legacyCompact returns inst in the form the runs of 00014 and 00016
+// kept: "TSI1", the header, then one chunk of the tables and every
+// student.
+func legacyCompact(t *testing.T, inst *allocation.Instance) []byte {
+	head, _, err := encodeChunks(inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The head without its student count.
+	h, n := binary.Uvarint(head[len(compactMagic):])
+	b := append([]byte(legacyMagic), head[len(compactMagic):len(compactMagic)+n+int(h)]...)
+	tab := tablesOf(inst.Students)
+	b = append(b, tab.appendTables(nil)...)
+	b = b[:len(b)-1] // the tables' student count, 0
+	return append(b, tab.appendStudents(nil, inst.Students)[2:]...)
+}
+
 // FuzzDecodeCompact: no input makes the compact reader panic or allocate
 // beyond what the input can hold.
 func FuzzDecodeCompact(f *testing.F) {
 	b, _ := encodeCompact(nil, allocation.Generate(allocation.GenConfig{Students: 20, Schools: 3, Choices: 2, Seed: 1}))
 	f.Add(b)
 	f.Add([]byte(compactMagic))
+	f.Add(legacyCompact(&testing.T{}, allocation.Generate(allocation.GenConfig{Students: 20, Schools: 3, Choices: 2, Seed: 1})))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		inst, err := decodeCompact(b)
 		if err == nil {
