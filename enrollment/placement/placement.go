@@ -383,37 +383,23 @@ func Load(ctx context.Context, db *postgres.DB, req Request, now time.Time) (*Sn
 	}
 
 	// The children to place, from the line each application keeps for
-	// placement, read in parts at once (see postgres.DB.PlacementLines),
-	// as they come: nothing is allocated a child but its place in the
-	// arrays of its part's reader. A residence is made once for all its
-	// children, its zone, location and catchment with it.
+	// placement: the pool of the level and year, kept from the last run
+	// and brought up to date, or read whole. A residence is made once for
+	// all its children, its zone, location and catchment with it.
+	p, err := readPool(ctx, db, req.Level, year, states)
+	if err != nil {
+		return nil, err
+	}
 	makeResidence := func(ward, group string) residence {
 		r := residence{zone: zone(ward, group), noWard: ward == "", place: placeOf[ward]}
 		r.catchment = anyCatchment[r.zone]
 		return r
 	}
-	// Each reader's arrays are made as large as its share of PostgreSQL's
-	// estimate of the children: growing them copied as much again.
-	rows, err := db.EstimatePlacementLines(ctx, level, year, states)
-	if err != nil {
-		return nil, err
-	}
-	readers := make([]*lineReader, linesParts)
-	for k := range readers {
-		readers[k] = &lineReader{part: int32(k), level: req.Level, year: year, inScope: inScope, makeResidence: makeResidence}
-		readers[k].grow(rows/linesParts + 1)
-	}
-	err = db.PlacementLines(ctx, level, year, states, linesParts, func(part int, line []byte) error {
-		return readers[part].line(line)
-	})
-	if err != nil {
-		return nil, err
-	}
 	codes := make([]string, len(offers))
 	for k, o := range offers {
 		codes[k] = o.Code
 	}
-	inst.Students = students(readers, codes, guaranteedLevel(req.Level))
+	inst.Students = p.students(inScope, codes, makeResidence, guaranteedLevel(req.Level))
 	snap.Instance = inst
 	return snap, nil
 }

@@ -46,7 +46,7 @@ func TestPlacementLines(t *testing.T) {
 	lines := func(states ...enrollment.Status) []string {
 		t.Helper()
 		var out []string
-		err := store.PlacementLines(ctx, "lop1", 2027, states, 1, func(_ int, line []byte) error {
+		_, err := store.PlacementLines(ctx, "lop1", 2027, states, 1, func(_ int, line []byte) error {
 			out = append(out, string(line))
 			return nil
 		})
@@ -122,7 +122,7 @@ WHERE tracking_code = ANY($1)`, pq.StringArray{apps[i%n].TrackingCode, apps[(i*7
 	for _, parts := range []int{1, 2, 3, 4, 1, 2, 3, 4} {
 		var mu sync.Mutex
 		seen := map[string]int{}
-		err := store.PlacementLines(ctx, "lop1", 2027, []enrollment.Status{enrollment.StatusReceived}, parts, func(part int, line []byte) error {
+		_, err := store.PlacementLines(ctx, "lop1", 2027, []enrollment.Status{enrollment.StatusReceived}, parts, func(part int, line []byte) error {
 			if part < 0 || part >= parts {
 				t.Errorf("part %d of %d", part, parts)
 			}
@@ -169,11 +169,103 @@ WHERE tracking_code = ANY($1)`, pq.StringArray{apps[i%n].TrackingCode, apps[(i*7
 	read := 0
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err = postgres.New(small).PlacementLines(lctx, "lop1", 2027, []enrollment.Status{enrollment.StatusReceived}, 4, func(int, []byte) error {
+	_, err = postgres.New(small).PlacementLines(lctx, "lop1", 2027, []enrollment.Status{enrollment.StatusReceived}, 4, func(int, []byte) error {
 		read++
 		return nil
 	})
 	if err != nil || read != n {
 		t.Errorf("4 parts on a pool of one connection: %d read, %v", read, err)
+	}
+}
+
+// TestPlacementChanges: the changes since a mark hold every application
+// written since, of the level and year, in any state: one written by a
+// transaction still running when the mark was taken and committed after
+// it too (the next read gives it); and the applications removed from the
+// level and year since, by a removal or a move, by their tracking code.
+func TestPlacementChanges(t *testing.T) {
+	t.Parallel()
+	store, cat := newStore(t)
+	ctx := t.Context()
+	apps := make([]*enrollment.Application, 6)
+	for i := range apps {
+		apps[i] = newApp(t, cat, 300+i)
+	}
+	save(t, store, apps...)
+	db := store.Handle()
+	mark, err := store.PlacementLines(ctx, "lop1", 2027, []enrollment.Status{enrollment.StatusReceived}, 2, func(int, []byte) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := func(since uint64) (map[string]string, uint64) {
+		t.Helper()
+		got := map[string]string{}
+		mark, err := store.PlacementChanges(ctx, "lop1", 2027, since, func(status enrollment.Status, line []byte) error {
+			code, _, _ := strings.Cut(string(line), "\t")
+			if status == "" {
+				status = "removed"
+			}
+			if got[code] == "" || status != "removed" {
+				got[code] = string(status)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, mark
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// apps[0] is changed by a transaction that commits only after the
+	// next mark is taken.
+	running, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Rollback()
+	if _, err := running.ExecContext(ctx, `UPDATE applications SET priority_group = 3 WHERE tracking_code = $1`, apps[0].TrackingCode); err != nil {
+		t.Fatal(err)
+	}
+	exec(`UPDATE applications SET status = 'accepted' WHERE tracking_code = $1`, apps[1].TrackingCode)
+	exec(`DELETE FROM application_events WHERE application_id = $1`, apps[2].ID)
+	exec(`DELETE FROM applications WHERE tracking_code = $1`, apps[2].TrackingCode)
+	exec(`UPDATE applications SET level = 'lop6' WHERE tracking_code = $1`, apps[3].TrackingCode)
+	got, mark2 := changes(mark)
+	want := map[string]string{apps[1].TrackingCode: "accepted", apps[2].TrackingCode: "removed", apps[3].TrackingCode: "removed"}
+	for code, st := range want {
+		if got[code] != st {
+			t.Errorf("changes: %s is %q, want %q (all: %v)", code, got[code], st, got)
+		}
+	}
+	if got[apps[0].TrackingCode] == "received" {
+		// Its old line, not the uncommitted one: harmless, but look.
+		t.Logf("the running transaction's application came as it was")
+	}
+	if err := running.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	_, err = store.PlacementChanges(ctx, "lop1", 2027, mark2, func(status enrollment.Status, l []byte) error {
+		if strings.HasPrefix(string(l), apps[0].TrackingCode+"\t") {
+			line = string(l)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(line, "\t3") {
+		t.Errorf("the change committed after the mark was taken: line %q, want its priority group 3", line)
+	}
+	// Back to its level: it is there again, not removed.
+	exec(`UPDATE applications SET level = 'lop1' WHERE tracking_code = $1`, apps[3].TrackingCode)
+	got, _ = changes(mark2)
+	if got[apps[3].TrackingCode] != "received" {
+		t.Errorf("moved back: %q, want received", got[apps[3].TrackingCode])
 	}
 }

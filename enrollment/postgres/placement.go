@@ -309,8 +309,11 @@ func (d *DB) EstimatePlacementLines(ctx context.Context, level string, year int,
 // parts' at the same time. All parts read one snapshot of the database
 // (pg_export_snapshot), so every application is read once, as it was at
 // one moment, even while others change it.
+//
+// It returns the snapshot's mark: PlacementChanges(mark) gives every
+// application that changed since (and perhaps a few that did not).
 func (d *DB) PlacementLines(ctx context.Context, level string, year int, states []enrollment.Status, parts int,
-	fn func(part int, line []byte) error) (err error) {
+	fn func(part int, line []byte) error) (mark uint64, err error) {
 	defer wrap(&err, "placement lines %s/%d", level, year)
 	// Every part holds a connection until all are read: never more parts
 	// than the pool has connections, or the last would wait for ever.
@@ -321,27 +324,25 @@ func (d *DB) PlacementLines(ctx context.Context, level string, year int, states 
 	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 	first, err := d.db.BeginTxx(ctx, opts)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer first.Rollback()
 	var snapshot string
 	var pages int64
-	if parts > 1 {
-		err = first.QueryRowContext(ctx, `SELECT pg_export_snapshot(),
-    pg_relation_size('applications') / current_setting('block_size')::bigint`).Scan(&snapshot, &pages)
-		if err != nil {
-			return err
-		}
+	err = first.QueryRowContext(ctx, `SELECT `+qMark+`, pg_export_snapshot(),
+    pg_relation_size('applications') / current_setting('block_size')::bigint`).Scan(&mark, &snapshot, &pages)
+	if err != nil {
+		return 0, err
 	}
 	txs := []*sqlx.Tx{first}
 	for range parts - 1 {
 		tx, err := d.db.BeginTxx(ctx, opts)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		defer tx.Rollback()
 		if _, err := tx.ExecContext(ctx, `SET TRANSACTION SNAPSHOT '`+snapshot+`'`); err != nil {
-			return err
+			return 0, err
 		}
 		txs = append(txs, tx)
 	}
@@ -374,7 +375,55 @@ func (d *DB) PlacementLines(ctx context.Context, level string, year int, states 
 			return rows.Err()
 		})
 	}
-	return g.Wait()
+	return mark, g.Wait()
+}
+
+// qMark is the mark of the snapshot a statement reads in: the oldest
+// transaction still running as it began (migrations/00018).
+const qMark = `pg_snapshot_xmin(pg_current_snapshot())::text::numeric::bigint`
+
+// qPlacementChanges gives the applications written since a mark, and the
+// removed ones: the status "" and a line of the tracking code alone.
+const qPlacementChanges = `
+SELECT '' AS status, tracking_code AS line FROM application_removals
+WHERE level = $1 AND school_year = $2 AND line_xid >= $3::text::xid8
+UNION ALL
+SELECT status, placement_line FROM applications WHERE level = $1 AND school_year = $2 AND line_xid >= $3::text::xid8`
+
+// PlacementChanges calls fn with the placement line and state of every
+// application of a level and year written since mark (a mark
+// PlacementLines or PlacementChanges returned), and of a few perhaps
+// unchanged; and with the tracking code of every application removed
+// from the level and year since, status "" (one removed and stored again
+// comes twice), in no particular order. It returns the mark to ask from
+// next time. All are read in one snapshot.
+func (d *DB) PlacementChanges(ctx context.Context, level string, year int, since uint64,
+	fn func(status enrollment.Status, line []byte) error) (mark uint64, err error) {
+	defer wrap(&err, "placement changes of %s/%d since %d", level, year, since)
+	tx, err := d.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, `SELECT `+qMark).Scan(&mark); err != nil {
+		return 0, err
+	}
+	rows, err := tx.QueryContext(ctx, qPlacementChanges, level, year, strconv.FormatUint(since, 10))
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var status string
+	var line sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&status, &line); err != nil {
+			return 0, err
+		}
+		if err := fn(enrollment.Status(status), line); err != nil {
+			return 0, err
+		}
+	}
+	return mark, rows.Err()
 }
 
 // Run is a placement run without its files.

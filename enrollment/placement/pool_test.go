@@ -1,0 +1,108 @@
+package placement_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/tuyensinh/tuyensinh/allocation"
+	"github.com/tuyensinh/tuyensinh/enrollment"
+	"github.com/tuyensinh/tuyensinh/enrollment/placement"
+	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
+)
+
+// TestRunsKeepUpWithChanges: a run's input, made from the children kept
+// from the run before and the changes since, is the input read whole,
+// byte for byte, whatever happened in between: applications changed in
+// the fields placement reads, moved in and out of the run's states,
+// removed, moved to another level and back, stored anew; and one changed
+// by a transaction still running while a run read, committed after.
+func TestRunsKeepUpWithChanges(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 400)
+	b.commit(t, enrollment.LevelLop1, "seed")
+	ctx := t.Context()
+	var codes []string
+	if err := b.sql.SelectContext(ctx, &codes, `SELECT tracking_code FROM applications WHERE level = 'lop1' ORDER BY tracking_code`); err != nil {
+		t.Fatal(err)
+	}
+	file := func(db *postgres.DB, include string) []byte {
+		t.Helper()
+		snap, err := placement.Load(ctx, db, placement.Request{Level: enrollment.LevelLop1, SchoolYear: b.year, Include: include, Actor: city}, b.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if err := allocation.EncodeInstance(&out, snap.Instance); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	// b.db keeps its children from run to run; a new handle reads them
+	// whole.
+	check := func(t interface {
+		Helper()
+		Fatalf(string, ...any)
+	}, what string) {
+		t.Helper()
+		for _, include := range []string{placement.IncludeAccepted, placement.IncludeReceived} {
+			kept, whole := file(b.db, include), file(postgres.New(b.sql), include)
+			if !bytes.Equal(kept, whole) {
+				t.Fatalf("after %s, include %s: the input from the kept children (%d bytes) differs from the input read whole (%d bytes)",
+					what, include, len(kept), len(whole))
+			}
+		}
+	}
+	check(t, "nothing")
+	changes := []string{
+		`UPDATE applications SET priority_group = (priority_group + 1) % 4 WHERE tracking_code = $1`,
+		`UPDATE applications SET choices = ARRAY(SELECT c FROM unnest(choices) AS c ORDER BY c DESC) WHERE tracking_code = $1`,
+		`UPDATE applications SET current_group = CASE current_group WHEN '' THEN 'TDP 1' ELSE '' END WHERE tracking_code = $1`,
+		`UPDATE applications SET permanent_ward = current_ward WHERE tracking_code = $1`,
+		`UPDATE applications SET status = 'accepted' WHERE tracking_code = $1`,
+		`UPDATE applications SET status = 'received' WHERE tracking_code = $1`,
+		`UPDATE applications SET status = 'returned' WHERE tracking_code = $1`,
+		`UPDATE applications SET level = CASE level WHEN 'lop1' THEN 'lop6' ELSE 'lop1' END WHERE tracking_code = $1`,
+		`WITH e AS (DELETE FROM application_events WHERE application_id = (SELECT id FROM applications WHERE tracking_code = $1))
+DELETE FROM applications WHERE tracking_code = $1`,
+		`INSERT INTO applications (id, tracking_code, level, school_year, child_id_number, child_name, date_of_birth, sex,
+    permanent_ward, permanent_group, current_ward, current_group, guardian, priority_group, choices, status, submitted_at)
+SELECT gen_random_uuid(), tracking_code || 'N', level, school_year, child_id_number || 'N', child_name, date_of_birth, sex,
+    permanent_ward, permanent_group, current_ward, current_group, guardian, priority_group, choices, status, submitted_at
+FROM applications WHERE tracking_code = $1 ON CONFLICT DO NOTHING`,
+	}
+	rapid.Check(t, func(rt *rapid.T) {
+		for range rapid.IntRange(1, 5).Draw(rt, "changes") {
+			k := rapid.IntRange(0, len(changes)-1).Draw(rt, "change")
+			code := rapid.SampledFrom(codes).Draw(rt, "application")
+			if _, err := b.sql.ExecContext(ctx, changes[k], code); err != nil {
+				rt.Fatalf("change %d: %v", k, err)
+			}
+		}
+		check(rt, "changes")
+	})
+
+	// Changed by a transaction that commits after a run read.
+	tx, err := b.sql.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for _, code := range codes[:20] {
+		if _, err := tx.ExecContext(ctx, changes[0], code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A transaction begun after it and committed before the run reads:
+	// the run's snapshot is past both, the first still running.
+	if _, err := b.sql.ExecContext(ctx, changes[0], codes[len(codes)-1]); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "a change not committed yet")
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	check(t, fmt.Sprintf("a change committed after a run read (%d applications)", 20))
+}
