@@ -482,11 +482,12 @@ RETURNING id`
 
 // The chunks of a compact instance are kept once for all the runs that
 // hold them (migrations/00017_placement_input_chunks.sql): sent only when
-// no run has kept them yet.
+// no run has kept them yet, inputsPerStatement to a statement.
+const inputsPerStatement = 16
+
 const (
-	qInputsKept  = `SELECT digest FROM placement_inputs WHERE digest = ANY($1)`
-	qInsertInput = `INSERT INTO placement_inputs (digest, body) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING`
-	qRunInputs   = `INSERT INTO placement_run_inputs (run_id, seq, digest)
+	qInputsKept = `SELECT digest FROM placement_inputs WHERE digest = ANY($1)`
+	qRunInputs  = `INSERT INTO placement_run_inputs (run_id, seq, digest)
 SELECT $1, t.seq, t.digest FROM unnest($2::bytea[]) WITH ORDINALITY AS t (digest, seq)`
 )
 
@@ -571,12 +572,32 @@ func (d *DB) startRun(ctx context.Context, r Run, inst *allocation.Instance, kee
 	for _, k := range kept {
 		have[string(k)] = true
 	}
-	for i := 0; err == nil && i < len(chunks); i++ {
-		if !have[string(digests[i])] {
-			_, err = tx.ExecContext(ctx, qInsertInput, digests[i], chunks[i])
-			have[string(digests[i])] = true
+	// The chunks not kept yet, a few to a statement.
+	var q strings.Builder
+	var args []any
+	insert := func() {
+		if len(args) > 0 && err == nil {
+			_, err = tx.ExecContext(ctx, `INSERT INTO placement_inputs (digest, body) VALUES `+q.String()+
+				` ON CONFLICT (digest) DO NOTHING`, args...)
+		}
+		q.Reset()
+		args = args[:0]
+	}
+	for i := range chunks {
+		if have[string(digests[i])] {
+			continue
+		}
+		have[string(digests[i])] = true
+		if len(args) > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "($%d, $%d)", len(args)+1, len(args)+2)
+		args = append(args, digests[i], chunks[i])
+		if len(args) == 2*inputsPerStatement {
+			insert()
 		}
 	}
+	insert()
 	if err == nil {
 		err = tx.GetContext(ctx, &id, qInsertRun, r.Level, r.SchoolYear, r.Round, r.Mechanism, r.Include, r.Scope,
 			r.SeedCommitment, head, string(keptJSON), r.ConfirmBy, r.CreatedBy)
