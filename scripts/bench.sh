@@ -596,8 +596,10 @@ awk -v ok_runs="$(wc -l <"$WORK/place-process.runs")" -v runs="$place_runs" -v m
 # --- 7. Placement runs on the database ------------------------------------
 # BenchmarkRun, 3 iterations (enrollment/placement): a run end to end (load the
 # snapshot, place, store) against the engine alone on the same instance,
-# for a run that writes its children's input and one that shares it,
-# 150,000 applications x 45 schools, in a database of its own
+# for the first run of the process (which reads every child), a run after
+# an application changed (which reads the changes and writes the chunk of
+# the input that changed) and one of the same children (which shares the
+# input), 150,000 applications x 45 schools, in a database of its own
 # (internal/testenv creates and drops it). The target (issue 9) is at most
 # 3x the engine; a miss is printed, not counted as a failure.
 wait_quiet
@@ -638,11 +640,13 @@ if grep -q '^BenchmarkRun' "$WORK/placement-run.txt" 2>/dev/null; then
 	echo "Placement runs on the database (BenchmarkRun, 3 iterations; target: end to end <= 3x the engine alone):"
 	awk '/^BenchmarkRun/ {
 		for (i = 3; i < NF; i++) v[$(i + 1)] = $i
-		printf "  %s: engine alone %.0f ms, heap %.0f MB, peak RSS %.0f MB, publishing %.0f ms\n", $1, v["engine_ms"], v["heap_MB"], v["peak_rss_MB"], v["publish_ms"]
-		printf "    %-34s load %4.0f ms  place %4.0f ms  store %4.0f ms  = %4.1fx the engine (%s)\n",
-			"a run writing its input:", v["load_ms"], v["place_ms"], v["store_ms"], v["x_engine"], v["x_engine"] <= 3 ? "target met" : "target MISSED"
-		printf "    %-34s load %4.0f ms  place %4.0f ms  store %4.0f ms  = %4.1fx the engine (%s)\n",
-			"a run sharing it (same children):", v["shared_load_ms"], v["shared_place_ms"], v["shared_store_ms"], v["shared_x_engine"], v["shared_x_engine"] <= 3 ? "target met" : "target MISSED"
+		printf "  %s: engine alone %.0f ms (first run %.0f ms), heap %.0f MB, peak RSS %.0f MB, publishing %.0f ms\n", $1, v["engine_ms"], v["cold_engine_ms"], v["heap_MB"], v["peak_rss_MB"], v["publish_ms"]
+		printf "    %-40s load %4.0f ms  place %4.0f ms  store %4.0f ms  = %4.1fx the engine (%s)\n",
+			"the first run of the process:", v["cold_load_ms"], v["cold_place_ms"], v["cold_store_ms"], v["cold_x_engine"], v["cold_x_engine"] <= 3 ? "target met" : "target MISSED"
+		printf "    %-40s load %4.0f ms  place %4.0f ms  store %4.0f ms  = %4.1fx the engine (%s)\n",
+			"a run after an application changed:", v["load_ms"], v["place_ms"], v["store_ms"], v["x_engine"], v["x_engine"] <= 3 ? "target met" : "target MISSED"
+		printf "    %-40s load %4.0f ms  place %4.0f ms  store %4.0f ms  = %4.1fx the engine (%s)\n",
+			"a run of the same children:", v["shared_load_ms"], v["shared_place_ms"], v["shared_store_ms"], v["shared_x_engine"], v["shared_x_engine"] <= 3 ? "target met" : "target MISSED"
 	}' "$WORK/placement-run.txt"
 fi
 if [ -s "$WORK/place-process.txt" ]; then

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
@@ -117,11 +116,8 @@ func runPlace(ctx context.Context, args []string, getenv func(string) string, st
 	// A run holds the instance, the engine's arrays and the result, about
 	// 160 MB for 200,000 students, and little of what it allocates turns
 	// to garbage before the end; collecting less often saved a tenth of
-	// the CPU of a whole run for 10 MB more. GOGC, when set, decides
-	// instead.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
-	}
+	// the CPU of a whole run for 10 MB more.
+	defer tuneGC(os.Getenv)()
 
 	t0 := time.Now()
 	var data []byte

@@ -102,6 +102,37 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+// The collector as the service runs it. The service holds little memory
+// (tens of MB even after a million registrations), and a placement run
+// little that turns to garbage before its end: collecting less often
+// (GOGC 400) buys CPU for intake and runs. The soft limit (GOMEMLIMIT
+// 1 GiB) makes it collect more often rather than let a run of a million
+// children grow the heap to five times what it holds (1.8 GB). GOGC and
+// GOMEMLIMIT, when set, decide instead.
+const (
+	serviceGOGC     = 400
+	serviceMemLimit = 1 << 30
+)
+
+// tuneGC sets the collector as the service runs it, where GOGC and
+// GOMEMLIMIT leave it to the service, and returns what restores it.
+func tuneGC(getenv func(string) string) (restore func()) {
+	var undo []func()
+	if getenv("GOGC") == "" {
+		old := debug.SetGCPercent(serviceGOGC)
+		undo = append(undo, func() { debug.SetGCPercent(old) })
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		old := debug.SetMemoryLimit(serviceMemLimit)
+		undo = append(undo, func() { debug.SetMemoryLimit(old) })
+	}
+	return func() {
+		for _, f := range undo {
+			f()
+		}
+	}
+}
+
 // connect opens PostgreSQL and Redis. With waitDB, a PostgreSQL that is
 // down is waited for (workers keep nothing from it until it is back).
 func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) (*app, error) {
@@ -110,12 +141,7 @@ func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: newLogger(cfg, stderr), keys: intake.Keys{Prefix: cfg.RedisPrefix, ChildSecret: []byte(cfg.HMACKey)}}
-	// The service holds little memory (tens of MB even after a million
-	// registrations); collecting garbage less often buys CPU for intake.
-	// GOGC, when set, decides instead.
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
+	tuneGC(getenv)
 	ropt, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)

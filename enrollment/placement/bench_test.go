@@ -133,11 +133,14 @@ func loadGenerated(b *testing.B, db *sqlx.DB, students, schools int) {
 // the runs); and publish_ms, the publishing of the last run (once).
 // 150,000 applications × 45 schools (a Hanoi grade-1 year) always;
 // 1,000,000 × 5,000 with TUYENSINH_BENCH_MILLION=1 (too big for a shared
-// machine). The garbage collector runs as in the server (GOGC 400 unless
-// GOGC is set: cmd/tuyensinh).
+// machine). The garbage collector runs as in the server (cmd/tuyensinh:
+// GOGC 400 and a soft limit of 1 GiB, unless GOGC or GOMEMLIMIT is set).
 func BenchmarkRun(b *testing.B) {
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 30))
 	}
 	sizes := [][2]int{{150_000, 45}}
 	if os.Getenv("TUYENSINH_BENCH_MILLION") != "" {

@@ -38,6 +38,15 @@
 // when round 2 is published; declined children are left out; children
 // still without a place (unplaced, or accepted since) are placed on the
 // seats left.
+//
+// What a run keeps for the next. Officers preview over and over while
+// clerks review a few files at a time, so the process keeps the children
+// it read (a pool per level, year and states, lines.go) and the next run
+// reads only the applications written since (postgres.DB.PlacementChanges)
+// and merges them in; its input is kept in chunks by pseudonym, of which
+// it writes only those that changed (migrations 00017 and 00018). What
+// comes out is the input read whole, byte for byte
+// (TestRunsKeepUpWithChanges).
 package placement
 
 import (
