@@ -5,6 +5,8 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
@@ -119,13 +121,9 @@ func (r *lineReader) home(field []byte) int32 {
 
 // named adds a child of tracking code code and returns it.
 func (r *lineReader) named(code []byte) *kid {
-	name := appendPseudonym(r.name[:0], r.hashed[:0], r.level, r.year, code)
-	r.names.Write(name)
-	var key uint64
-	for _, h := range name[:16] {
-		key = key<<4 | uint64(unhex(h))
-	}
-	r.keys = append(r.keys, key)
+	d := pseudonymDigest(r.hashed[:0], r.level, r.year, code)
+	r.names.Write(hex.AppendEncode(r.name[:0], d[:]))
+	r.keys = append(r.keys, binary.BigEndian.Uint64(d[:8]))
 	r.kids = append(r.kids, kid{})
 	return &r.kids[len(r.kids)-1]
 }

@@ -152,22 +152,19 @@ func Pseudonym(level enrollment.Level, year int, trackingCode string) string {
 // text: a run names every child, and formatting each with fmt cost more
 // than hashing it.
 func appendPseudonym[S string | []byte](dst, buf []byte, level enrollment.Level, year int, trackingCode S) []byte {
+	d := pseudonymDigest(buf, level, year, trackingCode)
+	return hex.AppendEncode(dst, d[:])
+}
+
+// pseudonymDigest returns the SHA-256 a pseudonym is the hex of, using
+// buf for the text hashed.
+func pseudonymDigest[S string | []byte](buf []byte, level enrollment.Level, year int, trackingCode S) [sha256.Size]byte {
 	buf = append(buf[:0], level...)
 	buf = append(buf, '/')
 	buf = strconv.AppendInt(buf, int64(year), 10)
 	buf = append(buf, '/')
 	buf = append(buf, trackingCode...)
-	d := sha256.Sum256(buf)
-	return hex.AppendEncode(dst, d[:])
-}
-
-// unhex is the value of a lowercase hex digit (and of nothing else a
-// pseudonym holds).
-func unhex(c byte) byte {
-	if c <= '9' {
-		return c - '0'
-	}
-	return c - 'a' + 10
+	return sha256.Sum256(buf)
 }
 
 // Commitment is the public commitment to a seed: its hex SHA-256.
