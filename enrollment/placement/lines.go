@@ -178,50 +178,46 @@ type source struct {
 
 // poolBuilder makes a pool, child after child, in pseudonym order.
 type poolBuilder struct {
-	p        *pool
-	names    strings.Builder
-	schoolAt map[string]int32
-	homeAt   map[home]int32
+	p       *pool
+	names   strings.Builder
+	schools numbering[string]
+	homes   numbering[home]
 }
 
 // newPoolBuilder starts a pool with room for n children and npicks
 // choices, whose schools and homes begin with base's (nil for none).
 func newPoolBuilder(base *pool, n, npicks int) *poolBuilder {
-	b := &poolBuilder{p: &pool{keys: make([]uint64, 0, n), kids: make([]kid, 0, n), picks: make([]int32, 0, npicks)},
-		schoolAt: map[string]int32{}, homeAt: map[home]int32{}}
+	b := &poolBuilder{p: &pool{keys: make([]uint64, 0, n), kids: make([]kid, 0, n), picks: make([]int32, 0, npicks)}}
+	b.schools = numbering[string]{&b.p.schools, map[string]int32{}}
+	b.homes = numbering[home]{&b.p.homes, map[home]int32{}}
 	b.names.Grow(n * idLen)
 	if base != nil {
 		b.p.level, b.p.year, b.p.states = base.level, base.year, base.states
 		for _, s := range base.schools {
-			b.number(s)
+			b.schools.number(s)
 		}
 		for _, h := range base.homes {
-			b.numberHome(h)
+			b.homes.number(h)
 		}
 	}
 	return b
 }
 
-// number returns the pool's number of school s.
-func (b *poolBuilder) number(s string) int32 {
-	n, ok := b.schoolAt[s]
-	if !ok {
-		n = int32(len(b.p.schools))
-		b.p.schools = append(b.p.schools, s)
-		b.schoolAt[s] = n
-	}
-	return n
+// numbering numbers values in the order they first come.
+type numbering[K comparable] struct {
+	list *[]K
+	at   map[K]int32
 }
 
-// numberHome returns the pool's number of home h.
-func (b *poolBuilder) numberHome(h home) int32 {
-	n, ok := b.homeAt[h]
+// number returns the number of k, numbering it if new.
+func (n numbering[K]) number(k K) int32 {
+	i, ok := n.at[k]
 	if !ok {
-		n = int32(len(b.p.homes))
-		b.p.homes = append(b.p.homes, h)
-		b.homeAt[h] = n
+		i = int32(len(*n.list))
+		*n.list = append(*n.list, k)
+		n.at[k] = i
 	}
-	return n
+	return i
 }
 
 // source returns the source of a reader's children.
@@ -229,10 +225,10 @@ func (b *poolBuilder) source(r *lineReader) *source {
 	s := &source{names: r.names.String(), keys: r.keys, kids: r.kids, picks: r.picks,
 		school: make([]int32, len(r.schools)), home: make([]int32, len(r.homes))}
 	for i, code := range r.schools {
-		s.school[i] = b.number(code)
+		s.school[i] = b.schools.number(code)
 	}
 	for i, h := range r.homes {
-		s.home[i] = b.numberHome(h)
+		s.home[i] = b.homes.number(h)
 	}
 	return s
 }
