@@ -51,7 +51,22 @@ END $$;
 CREATE TRIGGER applications_removed AFTER DELETE ON applications
     REFERENCING OLD TABLE AS removed_apps FOR EACH STATEMENT EXECUTE FUNCTION applications_removed();
 
+-- Emptied at once, the table says so with a note of no level: a reader
+-- then reads every application again.
+-- +goose StatementBegin
+CREATE FUNCTION applications_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO application_removals (level, school_year, tracking_code) VALUES ('', 0, '');
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+
+CREATE TRIGGER applications_truncated AFTER TRUNCATE ON applications
+    FOR EACH STATEMENT EXECUTE FUNCTION applications_truncated();
+
 -- +goose Down
+DROP TRIGGER applications_truncated ON applications;
+DROP FUNCTION applications_truncated();
 DROP TRIGGER applications_removed ON applications;
 DROP FUNCTION applications_removed();
 DROP TABLE application_removals;

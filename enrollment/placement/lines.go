@@ -315,13 +315,19 @@ func newPool(level enrollment.Level, year int, states []enrollment.Status, reade
 }
 
 // refresh returns the pool as the applications are now: p itself if none
-// changed since it was read, else a new pool, p with the changes made.
+// changed since it was read, else a new pool, p with the changes made;
+// nil if the table was emptied since: the pool must be read whole.
 func (p *pool) refresh(ctx context.Context, db *postgres.DB) (*pool, error) {
 	// The removed children, and the children written since: in a state
 	// of the pool's or not (out).
 	gone, rows := newLineReader(p.level, p.year, 0), newLineReader(p.level, p.year, 0)
+	emptied := false
 	mark, err := db.PlacementChanges(ctx, string(p.level), p.year, p.mark, func(status enrollment.Status, line []byte) error {
-		if status == "" {
+		switch {
+		case status == "" && len(line) == 0:
+			emptied = true
+			return nil
+		case status == "":
 			gone.named(line).out = true
 			return nil
 		}
@@ -331,7 +337,7 @@ func (p *pool) refresh(ctx context.Context, db *postgres.DB) (*pool, error) {
 		rows.kids[len(rows.kids)-1].out = !slices.Contains(p.states, status)
 		return nil
 	})
-	if err != nil {
+	if err != nil || emptied {
 		return nil, err
 	}
 	if len(gone.kids)+len(rows.kids) == 0 {
@@ -507,11 +513,13 @@ func readPool(ctx context.Context, db *postgres.DB, level enrollment.Level, year
 	defer e.Unlock()
 	if e.p != nil {
 		p, err := e.p.refresh(ctx, db)
-		if err != nil {
-			return nil, err
+		if err != nil || p != nil {
+			if p != nil {
+				e.p = p
+			}
+			return p, err
 		}
-		e.p = p
-		return p, nil
+		e.p = nil // the table was emptied: read it whole
 	}
 	// Each reader's arrays are made as large as its share of PostgreSQL's
 	// estimate of the children: growing them copied as much again.

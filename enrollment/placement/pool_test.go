@@ -105,4 +105,19 @@ FROM applications WHERE tracking_code = $1 ON CONFLICT DO NOTHING`,
 		t.Fatal(err)
 	}
 	check(t, fmt.Sprintf("a change committed after a run read (%d applications)", 20))
+
+	// Emptied at once, and one stored again.
+	var saved []*enrollment.Application
+	for _, a := range b.apps[:50] {
+		if a.Application.Level == enrollment.LevelLop1 {
+			saved = append(saved, a.Application)
+		}
+	}
+	if _, err := b.sql.ExecContext(ctx, `TRUNCATE applications CASCADE`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.SaveBatch(ctx, saved); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "the table emptied and a few stored again")
 }

@@ -383,10 +383,11 @@ func (d *DB) PlacementLines(ctx context.Context, level string, year int, states 
 const qMark = `pg_snapshot_xmin(pg_current_snapshot())::text::numeric::bigint`
 
 // qPlacementChanges gives the applications written since a mark, and the
-// removed ones: the status "" and a line of the tracking code alone.
+// removed ones: the status "" and a line of the tracking code alone, or
+// of nothing when the table was emptied (migrations/00018).
 const qPlacementChanges = `
 SELECT '' AS status, tracking_code AS line FROM application_removals
-WHERE level = $1 AND school_year = $2 AND line_xid >= $3::text::xid8
+WHERE (level = $1 AND school_year = $2 OR level = '') AND line_xid >= $3::text::xid8
 UNION ALL
 SELECT status, placement_line FROM applications WHERE level = $1 AND school_year = $2 AND line_xid >= $3::text::xid8`
 
@@ -395,8 +396,10 @@ SELECT status, placement_line FROM applications WHERE level = $1 AND school_year
 // PlacementLines or PlacementChanges returned), and of a few perhaps
 // unchanged; and with the tracking code of every application removed
 // from the level and year since, status "" (one removed and stored again
-// comes twice), in no particular order. It returns the mark to ask from
-// next time. All are read in one snapshot.
+// comes twice), in no particular order; a removal of no tracking code
+// says the table was emptied (TRUNCATE): every application may be gone.
+// It returns the mark to ask from next time. All are read in one
+// snapshot.
 func (d *DB) PlacementChanges(ctx context.Context, level string, year int, since uint64,
 	fn func(status enrollment.Status, line []byte) error) (mark uint64, err error) {
 	defer wrap(&err, "placement changes of %s/%d since %d", level, year, since)
