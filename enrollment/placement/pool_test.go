@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"golang.org/x/sync/errgroup"
 	"pgregory.net/rapid"
 
 	"github.com/tuyensinh/tuyensinh/allocation"
@@ -120,4 +121,54 @@ FROM applications WHERE tracking_code = $1 ON CONFLICT DO NOTHING`,
 		t.Fatal(err)
 	}
 	check(t, "the table emptied and a few stored again")
+}
+
+// TestRunsAtOnceShareTheirChildren: runs made at once while clerks
+// change files each get an input, and the kept children stay the
+// input read whole (run with -race, as make test does).
+func TestRunsAtOnceShareTheirChildren(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 300)
+	b.commit(t, enrollment.LevelLop1, "seed")
+	ctx := t.Context()
+	req := placement.Request{Level: enrollment.LevelLop1, SchoolYear: b.year, Actor: city}
+	var g errgroup.Group
+	for k := range 6 {
+		g.Go(func() error {
+			for i := range 5 {
+				if k == 0 {
+					if _, err := b.sql.ExecContext(ctx, `UPDATE applications SET priority_group = (priority_group + 1) % 4
+    WHERE id = (SELECT id FROM applications WHERE level = 'lop1' ORDER BY tracking_code OFFSET $1 LIMIT 1)`, i*7); err != nil {
+						return err
+					}
+					continue
+				}
+				if _, err := placement.Load(ctx, b.db, req, b.now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := placement.Load(ctx, b.db, req, b.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := placement.Load(ctx, postgres.New(b.sql), req, b.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x, y bytes.Buffer
+	if err := allocation.EncodeInstance(&x, kept.Instance); err != nil {
+		t.Fatal(err)
+	}
+	if err := allocation.EncodeInstance(&y, whole.Instance); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(x.Bytes(), y.Bytes()) {
+		t.Errorf("after runs at once: the kept input (%d bytes) differs from the input read whole (%d bytes)", x.Len(), y.Len())
+	}
 }
