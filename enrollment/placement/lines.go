@@ -316,7 +316,8 @@ func newPool(level enrollment.Level, year int, states []enrollment.Status, reade
 
 // refresh returns the pool as the applications are now: p itself if none
 // changed since it was read, else a new pool, p with the changes made;
-// nil if the table was emptied since: the pool must be read whole.
+// nil if the table was emptied since, or the database is not the one it
+// was read from: the pool must be read whole.
 func (p *pool) refresh(ctx context.Context, db *postgres.DB) (*pool, error) {
 	// The removed children, and the children written since: in a state
 	// of the pool's or not (out).
@@ -337,7 +338,10 @@ func (p *pool) refresh(ctx context.Context, db *postgres.DB) (*pool, error) {
 		rows.kids[len(rows.kids)-1].out = !slices.Contains(p.states, status)
 		return nil
 	})
-	if err != nil || emptied {
+	// A mark never goes back on one cluster: one that did says the
+	// database is another (restored elsewhere), whose transactions the
+	// pool's mark does not count.
+	if err != nil || emptied || mark < p.mark {
 		return nil, err
 	}
 	if len(gone.kids)+len(rows.kids) == 0 {
