@@ -2,6 +2,7 @@ package placement
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/tuyensinh/tuyensinh/allocation"
@@ -35,30 +36,62 @@ type cacheKey struct {
 
 var cache struct {
 	sync.Mutex
-	runs  map[cacheKey]*placed
-	order []cacheKey // least recently used first
+	lru[cacheKey, placed]
+}
+
+// lru holds entries by key, the least recently used first in order. Its
+// user locks it.
+type lru[K comparable, V any] struct {
+	entries map[K]*V
+	order   []K
+}
+
+// use returns the entry of key, made if missing, as the most recently
+// used.
+func (l *lru[K, V]) use(key K) *V {
+	if l.entries == nil {
+		l.entries = map[K]*V{}
+	}
+	v := l.entries[key]
+	if v == nil {
+		v = new(V)
+		l.entries[key] = v
+	}
+	if i := slices.Index(l.order, key); i >= 0 {
+		l.order = slices.Delete(l.order, i, i+1)
+	}
+	l.order = append(l.order, key)
+	return v
+}
+
+// drop drops the entry of key.
+func (l *lru[K, V]) drop(key K) {
+	delete(l.entries, key)
+	if i := slices.Index(l.order, key); i >= 0 {
+		l.order = slices.Delete(l.order, i, i+1)
+	}
+}
+
+// trim drops the least recently used entries past limit in all (size
+// gives an entry's), never the entry of keep.
+func (l *lru[K, V]) trim(limit int, keep K, size func(*V) int) {
+	total := 0
+	for i := len(l.order) - 1; i >= 0; i-- {
+		k := l.order[i]
+		n := size(l.entries[k])
+		if k != keep && total+n > limit {
+			l.drop(k)
+			continue
+		}
+		total += n
+	}
 }
 
 // touch returns the entry of key, made if missing, as most recently used.
 func touch(key cacheKey) *placed {
 	cache.Lock()
 	defer cache.Unlock()
-	if cache.runs == nil {
-		cache.runs = map[cacheKey]*placed{}
-	}
-	p := cache.runs[key]
-	if p == nil {
-		p = &placed{}
-		cache.runs[key] = p
-	}
-	for i, k := range cache.order {
-		if k == key {
-			cache.order = append(cache.order[:i], cache.order[i+1:]...)
-			break
-		}
-	}
-	cache.order = append(cache.order, key)
-	return p
+	return cache.use(key)
 }
 
 // keep records the size of an entry placed and drops the least recently
@@ -66,35 +99,20 @@ func touch(key cacheKey) *placed {
 func keep(key cacheKey) {
 	cache.Lock()
 	defer cache.Unlock()
-	total := 0
-	for i := len(cache.order) - 1; i >= 0; i-- {
-		k := cache.order[i]
-		p := cache.runs[k]
-		n := 0
-		if p.res != nil {
-			n = len(p.res.Assignments)
+	cache.trim(CacheStudents, key, func(p *placed) int {
+		if p.res == nil {
+			return 0
 		}
-		if k != key && total+n > CacheStudents {
-			delete(cache.runs, k)
-			cache.order = append(cache.order[:i], cache.order[i+1:]...)
-			continue
-		}
-		total += n
-	}
+		return len(p.res.Assignments)
+	})
 }
 
 // forget drops an entry that failed, so that a later call tries again.
 func forget(key cacheKey, p *placed) {
 	cache.Lock()
 	defer cache.Unlock()
-	if cache.runs[key] == p {
-		delete(cache.runs, key)
-		for i, k := range cache.order {
-			if k == key {
-				cache.order = append(cache.order[:i], cache.order[i+1:]...)
-				break
-			}
-		}
+	if cache.entries[key] == p {
+		cache.drop(key)
 	}
 }
 

@@ -454,11 +454,10 @@ type poolKey struct {
 	states string
 }
 
-// pools are the pools kept between runs, the most recently used last.
+// pools are the pools kept between runs.
 var pools struct {
 	sync.Mutex
-	keys  []poolKey
-	entry map[poolKey]*poolEntry
+	lru[poolKey, poolEntry]
 }
 
 // poolEntry is a kept pool; its lock is held while it is brought up to
@@ -469,36 +468,22 @@ type poolEntry struct {
 }
 
 // poolOf returns the entry of key, made if missing, as the most recently
-// used; it drops the least recently used entries past PoolStudents.
+// used; it drops the least recently used entries past PoolStudents (an
+// entry being brought up to date counts for nothing).
 func poolOf(key poolKey) *poolEntry {
 	pools.Lock()
 	defer pools.Unlock()
-	if pools.entry == nil {
-		pools.entry = map[poolKey]*poolEntry{}
-	}
-	e := pools.entry[key]
-	if e == nil {
-		e = &poolEntry{}
-		pools.entry[key] = e
-	}
-	if i := slices.Index(pools.keys, key); i >= 0 {
-		pools.keys = slices.Delete(pools.keys, i, i+1)
-	}
-	pools.keys = append(pools.keys, key)
-	total := 0
-	for i := len(pools.keys) - 1; i >= 0; i-- {
-		k := pools.keys[i]
-		if e := pools.entry[k]; e.TryLock() {
-			if e.p != nil {
-				total += len(e.p.kids)
-			}
-			e.Unlock()
+	e := pools.use(key)
+	pools.trim(PoolStudents, key, func(e *poolEntry) int {
+		if !e.TryLock() {
+			return 0
 		}
-		if k != key && total > PoolStudents {
-			delete(pools.entry, k)
-			pools.keys = slices.Delete(pools.keys, i, i+1)
+		defer e.Unlock()
+		if e.p == nil {
+			return 0
 		}
-	}
+		return len(e.p.kids)
+	})
 	return e
 }
 
