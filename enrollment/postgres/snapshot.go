@@ -72,8 +72,8 @@ const chunkStudents = 4096
 // the students'. The students' chunks are cut where the first bits of
 // their pseudonyms change (as many bits as make chunks of chunkStudents
 // at most), so that runs of the same children, or of nearly the same,
-// have the same chunks but where they differ. Students not in pseudonym
-// order, or not named by hex pseudonyms, make one chunk.
+// have the same chunks but where they differ. Students not in order of
+// their names make one chunk.
 func encodeChunks(inst *allocation.Instance) (head []byte, chunks [][]byte, err error) {
 	h := *inst
 	h.Students = nil
@@ -117,23 +117,24 @@ func encodeCompact(b []byte, inst *allocation.Instance) ([]byte, error) {
 }
 
 // chunkBits returns how many first bits of the pseudonyms cut students
-// into chunks: 0 (one chunk) for students not in increasing order of hex
-// pseudonyms.
+// into chunks: 0 (one chunk) for students not in increasing order of
+// their names, which would cut them into chunks of a few. (Any cut gives
+// the same instance back; pseudonyms, hex hashes, give even ones.)
 func chunkBits(students []allocation.Student) int {
 	n := len(students) / chunkStudents
 	if n == 0 {
 		return 0
 	}
-	var id [32]byte
 	for i := range students {
-		if !unhexID(&id, students[i].ID) || i > 0 && students[i].ID <= students[i-1].ID {
+		if len(students[i].ID) < 4 || i > 0 && students[i].ID <= students[i-1].ID {
 			return 0
 		}
 	}
 	return min(bits.Len(uint(n)), 16)
 }
 
-// prefix is the number the first n bits (n ≤ 16) of a hex pseudonym make.
+// prefix is the number the first n bits (n ≤ 16) of a hex pseudonym make
+// (of the first four bytes of any other name, some number).
 func prefix(id string, n int) int {
 	v := int(unhex[id[0]])<<12 | int(unhex[id[1]])<<8 | int(unhex[id[2]])<<4 | int(unhex[id[3]])
 	return v >> (16 - n)
