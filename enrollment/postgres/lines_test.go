@@ -25,6 +25,15 @@ func wantLine(a *enrollment.Application) string {
 		fmt.Sprint(a.PriorityGroup)}, "\t")
 }
 
+// newApps returns n applications, newApp's from the from-th on.
+func newApps(t *testing.T, cat *enrollment.Catalog, from, n int) []*enrollment.Application {
+	apps := make([]*enrollment.Application, n)
+	for i := range apps {
+		apps[i] = newApp(t, cat, from+i)
+	}
+	return apps
+}
+
 // TestPlacementLines: PostgreSQL keeps each application's placement line
 // as the service would write it, keeps it up to date when a correction changes the fields, and PlacementLines
 // gives the lines of the asked states only.
@@ -32,10 +41,7 @@ func TestPlacementLines(t *testing.T) {
 	t.Parallel()
 	store, cat := newStore(t)
 	ctx := t.Context()
-	apps := make([]*enrollment.Application, 4)
-	for i := range apps {
-		apps[i] = newApp(t, cat, 40+i)
-	}
+	apps := newApps(t, cat, 40, 4)
 	// No group, another priority, one choice.
 	apps[1].Residence.Current = enrollment.Address{Ward: "00004", Address: "1 Phố"}
 	apps[1].PriorityGroup = 2
@@ -96,10 +102,7 @@ func TestPlacementLinesInParts(t *testing.T) {
 	store, cat := newStore(t)
 	ctx := t.Context()
 	const n = 600
-	apps := make([]*enrollment.Application, n)
-	for i := range apps {
-		apps[i] = newApp(t, cat, 100+i)
-	}
+	apps := newApps(t, cat, 100, n)
 	save(t, store, apps...)
 	stop := make(chan struct{})
 	done := make(chan error)
@@ -187,10 +190,7 @@ func TestPlacementChanges(t *testing.T) {
 	t.Parallel()
 	store, cat := newStore(t)
 	ctx := t.Context()
-	apps := make([]*enrollment.Application, 6)
-	for i := range apps {
-		apps[i] = newApp(t, cat, 300+i)
-	}
+	apps := newApps(t, cat, 300, 6)
 	save(t, store, apps...)
 	db := store.Handle()
 	mark, err := store.PlacementLines(ctx, "lop1", 2027, []enrollment.Status{enrollment.StatusReceived}, 2, func(int, []byte) error { return nil })
