@@ -255,11 +255,30 @@ func eval[T any](tb *tab, expr string) T {
 // waitFor waits until a JavaScript expression is true.
 func (tb *tab) waitFor(what, expr string, timeout time.Duration) {
 	tb.t.Helper()
-	_, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(100*time.Millisecond)))
-	if err != nil {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(time.Until(deadline)), chromedp.WithPollingInterval(100*time.Millisecond)))
+		if err == nil {
+			return
+		}
+		// A redirect that lands while the poll starts destroys the
+		// page's script context under it: poll again in the new page.
+		if navigatedAway(err) && time.Until(deadline) > 200*time.Millisecond {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
 		tb.shoot("timeout")
 		tb.t.Fatalf("waiting for %s: %v", what, err)
 	}
+}
+
+// navigatedAway reports whether err says the page went away under a
+// script: its execution context was replaced by a navigation.
+func navigatedAway(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Cannot find context with specified id") ||
+		strings.Contains(msg, "Execution context was destroyed") ||
+		strings.Contains(msg, "Inspected target navigated or closed")
 }
 
 // set sets the value of a select or an input the way a person does, with
