@@ -27,6 +27,11 @@ type placed struct {
 	inst *allocation.Instance
 	res  *allocation.Result
 	err  error
+
+	// students is how many children res holds, once placed: written
+	// and read under the cache's lock (res itself is written under
+	// once, which trimming another entry must not wait for).
+	students int
 }
 
 type cacheKey struct {
@@ -94,17 +99,13 @@ func touch(key cacheKey) *placed {
 	return cache.use(key)
 }
 
-// keep records the size of an entry placed and drops the least recently
-// used ones past CacheStudents (never the newest).
-func keep(key cacheKey) {
+// keep records the size of entry p, placed, and drops the least
+// recently used ones past CacheStudents (never the newest).
+func keep(key cacheKey, p *placed) {
 	cache.Lock()
 	defer cache.Unlock()
-	cache.trim(CacheStudents, key, func(p *placed) int {
-		if p.res == nil {
-			return 0
-		}
-		return len(p.res.Assignments)
-	})
+	p.students = len(p.res.Assignments)
+	cache.trim(CacheStudents, key, func(p *placed) int { return p.students })
 }
 
 // forget drops an entry that failed, so that a later call tries again.
@@ -128,7 +129,7 @@ func Placed(ctx context.Context, db *postgres.DB, id int64) (*allocation.Instanc
 		forget(key, p)
 		return nil, nil, p.err
 	}
-	keep(key)
+	keep(key, p)
 	return p.inst, p.res, nil
 }
 
@@ -137,5 +138,11 @@ func remember(db *postgres.DB, id int64, inst *allocation.Instance, res *allocat
 	key := cacheKey{db, id}
 	p := touch(key)
 	p.once.Do(func() { p.inst, p.res = inst, res })
-	keep(key)
+	if p.err != nil {
+		// Placing the run failed at once somewhere else: keep the
+		// result in hand instead.
+		forget(key, p)
+		return
+	}
+	keep(key, p)
 }
