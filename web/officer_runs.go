@@ -194,6 +194,7 @@ func (s *server) renderRuns(c echo.Context, status int, failure *enrollment.Erro
 	switch {
 	case err == nil:
 		v.Seed = showSeed(sd)
+		s.warmRuns(level, year, v.Form.Include)
 	case !errors.Is(err, postgres.ErrNoSeed):
 		return s.storeError(err, "seed not loaded")
 	}

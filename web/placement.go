@@ -296,7 +296,19 @@ func (s *server) listRuns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if level != "" && year != 0 {
+		s.warmRuns(enrollment.Level(level), year, placement.IncludeAccepted)
+	}
 	return c.JSON(http.StatusOK, map[string]any{"runs": out})
+}
+
+// warmRuns reads the children of a level and year in the background for
+// the run an officer who lists its runs is likely to make next (see
+// placement.Warm).
+func (s *server) warmRuns(level enrollment.Level, year int, include string) {
+	placement.Warm(s.DB, level, year, include, func(err error) {
+		s.Logger.Warn("placement: children not read ahead of a run", "level", level, "school_year", year, "err", err)
+	})
 }
 
 // visibleRuns returns the runs of a level and year (empty, 0: all) that

@@ -7,11 +7,14 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tuyensinh/tuyensinh/allocation"
 	"github.com/tuyensinh/tuyensinh/enrollment"
@@ -465,6 +468,8 @@ var pools struct {
 type poolEntry struct {
 	sync.Mutex
 	p *pool
+	// warming is set while Warm reads it in the background.
+	warming atomic.Bool
 }
 
 // poolOf returns the entry of key, made if missing, as the most recently
@@ -492,12 +497,55 @@ func poolOf(key poolKey) *poolEntry {
 // whole (see postgres.DB.PlacementLines), in parts at once, as the lines
 // come: nothing is allocated a child but its place in its part's arrays.
 func readPool(ctx context.Context, db *postgres.DB, level enrollment.Level, year int, states []enrollment.Status) (*pool, error) {
+	return poolOf(keyOf(db, level, year, states)).read(ctx, db, level, year, states)
+}
+
+// keyOf is the key of the pool of a level, year and states.
+func keyOf(db *postgres.DB, level enrollment.Level, year int, states []enrollment.Status) poolKey {
 	names := make([]string, len(states))
 	for i, s := range states {
 		names[i] = string(s)
 	}
 	slices.Sort(names)
-	e := poolOf(poolKey{db, level, year, strings.Join(names, ",")})
+	return poolKey{db, level, year, strings.Join(names, ",")}
+}
+
+// WarmTimeout bounds how long Warm reads.
+const WarmTimeout = 5 * time.Minute
+
+// Warm reads, in the background, the children a run of level and year
+// would place (include as a run's) into their kept pool, or brings the
+// kept pool up to date, so that the run an officer is about to make
+// finds them read: the runs page calls it when an officer opens a level
+// and year. The first run after the process started would otherwise read
+// every child while the officer waits. It does nothing while the pool is
+// being warmed already, nor before the level's seed is committed (no run
+// can be made then). An error, which only delays that read to the run,
+// goes to failed.
+func Warm(db *postgres.DB, level enrollment.Level, year int, include string, failed func(error)) {
+	states := statesOf(include)
+	e := poolOf(keyOf(db, level, year, states))
+	if !e.warming.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer e.warming.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), WarmTimeout)
+		defer cancel()
+		if _, err := db.Seed(ctx, string(level), year); err != nil {
+			if !errors.Is(err, postgres.ErrNoSeed) {
+				failed(err)
+			}
+			return
+		}
+		if _, err := e.read(ctx, db, level, year, states); err != nil {
+			failed(fmt.Errorf("warming the children of %s %d: %w", level, year, err))
+		}
+	}()
+}
+
+// read returns the entry's pool brought up to date, or read whole.
+func (e *poolEntry) read(ctx context.Context, db *postgres.DB, level enrollment.Level, year int, states []enrollment.Status) (*pool, error) {
 	e.Lock()
 	defer e.Unlock()
 	if e.p != nil {

@@ -35,11 +35,7 @@ func TestRunsKeepUpWithChanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out bytes.Buffer
-		if err := allocation.EncodeInstance(&out, snap.Instance); err != nil {
-			t.Fatal(err)
-		}
-		return out.Bytes()
+		return encoded(t, snap.Instance)
 	}
 	// b.db keeps its children from run to run; a new handle reads them
 	// whole.
@@ -161,14 +157,74 @@ func TestRunsAtOnceShareTheirChildren(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var x, y bytes.Buffer
-	if err := allocation.EncodeInstance(&x, kept.Instance); err != nil {
+	x, y := encoded(t, kept.Instance), encoded(t, whole.Instance)
+	if !bytes.Equal(x, y) {
+		t.Errorf("after runs at once: the kept input (%d bytes) differs from the input read whole (%d bytes)", len(x), len(y))
+	}
+}
+
+// TestWarm: opening a level's runs reads its children ahead of the run —
+// only once its seed is committed — and brings them up to date after a
+// clerk's change; the run then places the children read whole.
+func TestWarm(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 300)
+	ctx := t.Context()
+	failed := func(err error) { t.Errorf("warming failed: %v", err) }
+	accepted := func() int {
+		t.Helper()
+		var n int
+		if err := b.sql.GetContext(ctx, &n, `SELECT count(*) FROM applications WHERE level = 'lop1' AND status = 'accepted'`); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	placement.Warm(b.db, enrollment.LevelLop1, b.year, placement.IncludeAccepted, failed)
+	if n := placement.Kept(b.db, enrollment.LevelLop1, b.year, placement.IncludeAccepted); n != -1 {
+		t.Fatalf("before the seed is committed, warming kept %d children, want none read", n)
+	}
+
+	b.commit(t, enrollment.LevelLop1, "seed")
+	placement.Warm(b.db, enrollment.LevelLop1, b.year, placement.IncludeAccepted, failed)
+	if n, want := placement.Kept(b.db, enrollment.LevelLop1, b.year, placement.IncludeAccepted), accepted(); n != want || n == 0 {
+		t.Fatalf("warming kept %d children, want the %d accepted", n, want)
+	}
+	if n := placement.Kept(b.db, enrollment.LevelLop1, b.year, placement.IncludeReceived); n != -1 {
+		t.Errorf("warming the accepted read the received too: %d children", n)
+	}
+
+	// A clerk accepts one more file; opening the runs again reads it.
+	if _, err := b.sql.ExecContext(ctx, `UPDATE applications SET status = 'accepted'
+    WHERE id = (SELECT id FROM applications WHERE level = 'lop1' AND status = 'received' ORDER BY tracking_code LIMIT 1)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := allocation.EncodeInstance(&y, whole.Instance); err != nil {
+	placement.Warm(b.db, enrollment.LevelLop1, b.year, placement.IncludeAccepted, failed)
+	if n, want := placement.Kept(b.db, enrollment.LevelLop1, b.year, placement.IncludeAccepted), accepted(); n != want {
+		t.Fatalf("after a clerk's accept, warming kept %d children, want the %d accepted", n, want)
+	}
+
+	req := placement.Request{Level: enrollment.LevelLop1, SchoolYear: b.year, Actor: city}
+	kept, err := placement.Load(ctx, b.db, req, b.now)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(x.Bytes(), y.Bytes()) {
-		t.Errorf("after runs at once: the kept input (%d bytes) differs from the input read whole (%d bytes)", x.Len(), y.Len())
+	whole, err := placement.Load(ctx, postgres.New(b.sql), req, b.now)
+	if err != nil {
+		t.Fatal(err)
 	}
+	x, y := encoded(t, kept.Instance), encoded(t, whole.Instance)
+	if !bytes.Equal(x, y) {
+		t.Errorf("the input from the warmed children (%d bytes) differs from the input read whole (%d bytes)", len(x), len(y))
+	}
+}
+
+// encoded is inst's instance file.
+func encoded(t testing.TB, inst *allocation.Instance) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := allocation.EncodeInstance(&out, inst); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
