@@ -601,13 +601,24 @@ awk -v ok_runs="$(wc -l <"$WORK/place-process.runs")" -v runs="$place_runs" -v m
 # the input that changed) and one of the same children (which shares the
 # input), 150,000 applications x 45 schools, in a database of its own
 # (internal/testenv creates and drops it). The target (issue 9) is at most
-# 3x the engine; a miss is printed, not counted as a failure.
+# 3x the engine; a miss is printed, not counted as a failure. The first run
+# is measured once more with the children read ahead (below).
 wait_quiet
 say "running the placement run benchmark (./enrollment/placement BenchmarkRun)"
 if ! TUYENSINH_TEST_REQUIRE_SERVICES=1 TUYENSINH_TEST_DATABASE_URL="$(dburl postgres)" \
 	go test -run '^$' -bench BenchmarkRun -benchtime=3x -timeout 20m ./enrollment/placement/ >"$WORK/placement-run.txt" 2>&1; then
 	echo "FAILED" >>"$WORK/placement-run.txt"
 	say "placement run benchmark failed (see $WORK/placement-run.txt); not counted as a bench failure"
+fi
+# Again in a process of its own, its first run after the children were
+# read ahead, as when the officer opened the level's runs page first
+# (TUYENSINH_BENCH_WARM=1: placement.Warm before the first run).
+wait_quiet
+say "running the placement run benchmark with the children read ahead (TUYENSINH_BENCH_WARM=1)"
+if ! TUYENSINH_BENCH_WARM=1 TUYENSINH_TEST_REQUIRE_SERVICES=1 TUYENSINH_TEST_DATABASE_URL="$(dburl postgres)" \
+	go test -run '^$' -bench 'BenchmarkRun$' -benchtime=1x -timeout 20m ./enrollment/placement/ >"$WORK/placement-run-warm.txt" 2>&1; then
+	echo "FAILED" >>"$WORK/placement-run-warm.txt"
+	say "placement run benchmark (children read ahead) failed (see $WORK/placement-run-warm.txt); not counted as a bench failure"
 fi
 
 # --- 8. The drain against a plain COPY --------------------------------------
@@ -648,6 +659,11 @@ if grep -q '^BenchmarkRun' "$WORK/placement-run.txt" 2>/dev/null; then
 		printf "    %-40s load %4.0f ms  place %4.0f ms  store %4.0f ms  = %4.1fx the engine (%s)\n",
 			"a run of the same children:", v["shared_load_ms"], v["shared_place_ms"], v["shared_store_ms"], v["shared_x_engine"], v["shared_x_engine"] <= 3 ? "target met" : "target MISSED"
 	}' "$WORK/placement-run.txt"
+	awk '/^BenchmarkRun/ {
+		for (i = 3; i < NF; i++) v[$(i + 1)] = $i
+		printf "    %-40s load %4.0f ms  place %4.0f ms  store %4.0f ms  = %4.1fx the engine (%s; its first run %.0f ms)\n",
+			"the first run, children read ahead:", v["cold_load_ms"], v["cold_place_ms"], v["cold_store_ms"], v["cold_x_engine"], v["cold_x_engine"] <= 3 ? "target met" : "target MISSED", v["cold_engine_ms"]
+	}' "$WORK/placement-run-warm.txt" 2>/dev/null || true
 fi
 if [ -s "$WORK/place-process.txt" ]; then
 	echo
