@@ -64,6 +64,24 @@ func preview(t *testing.T, s *refSite, c *http.Client, token, mechanism string) 
 	return m[1]
 }
 
+// TestRunsListReadsAhead: the runs list of a level and year reads its
+// accepted children ahead of the officer's next run (placement.TestWarm
+// has the rest: nothing read before the seed, changes read after).
+func TestRunsListReadsAhead(t *testing.T) {
+	t.Parallel()
+	s, _ := runsSite(t, 4, 3)
+	admin := s.signIn(t, "admin")
+	if a := s.do(t, admin, "POST", "/api/v1/placement/seeds", map[string]any{"level": "lop1", "school_year": s.year}); a.status != http.StatusCreated {
+		t.Fatalf("seed: %d %s", a.status, a.raw)
+	}
+	s.waitGauge(t, "tuyensinh_placement_pool_children", 0)
+	list := "/api/v1/placement/runs?level=lop1&school_year=" + strconv.Itoa(s.year)
+	if a := s.do(t, admin, "GET", list, nil); a.status != http.StatusOK {
+		t.Fatalf("runs list: %d %s", a.status, a.raw)
+	}
+	s.waitGauge(t, "tuyensinh_placement_pool_children", 4)
+}
+
 // TestRunPages: the city's officer commits the seed, previews DA and
 // Boston, looks at a run, a school and a child, compares, and publishes
 // after the confirmation step, all with forms and no script; refusals are
@@ -99,6 +117,9 @@ func TestRunPages(t *testing.T) {
 	if !strings.Contains(body, commitment) || strings.Contains(body, "page-seed") {
 		t.Errorf("runs page after the seed: want the commitment shown and the seed kept secret")
 	}
+	// The runs page, once the seed is committed, read the level's
+	// accepted children ahead of the first preview.
+	s.waitGauge(t, "tuyensinh_placement_pool_children", 9)
 	if status, _, body := fetch(t, c, "POST", s.url+"/officer/phan-tuyen/hat-giong", seedForm); status != http.StatusConflict || !strings.Contains(body, "đã được cam kết") {
 		t.Errorf("second seed: %d, want 409 on the page", status)
 	}
@@ -119,6 +140,7 @@ func TestRunPages(t *testing.T) {
 	}
 	da := preview(t, s, c, token, "da")
 	boston := preview(t, s, c, token, "boston")
+	s.waitGauge(t, "tuyensinh_placement_cached_children", 18) // both runs' results, kept
 	status, _, body = fetch(t, c, "GET", runs, nil)
 	if status != 200 || !strings.Contains(body, `id="run-`+da+`"`) || !strings.Contains(body, `id="run-`+boston+`"`) || !strings.Contains(body, "Đã chạy xem trước") {
 		t.Errorf("runs page: %d, want both runs listed and the last preview's confirmation", status)

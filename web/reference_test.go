@@ -17,6 +17,7 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/democity"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
+	"github.com/tuyensinh/tuyensinh/enrollment/placement"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
 	"github.com/tuyensinh/tuyensinh/internal/testenv"
@@ -32,6 +33,8 @@ type refSite struct {
 	refreshes atomic.Int64
 	year      int    // the open lop1 window's school year
 	wardB     string // the ward of school B
+	// reg has the placement metrics of the server's store.
+	reg *prometheus.Registry
 }
 
 func newRefSite(t testing.TB) *refSite {
@@ -68,11 +71,14 @@ func newRefSite(t testing.TB) *refSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pg := postgres.New(db)
+	s.reg = prometheus.NewRegistry()
+	placement.RegisterMetrics(s.reg, pg)
 	srv := httptest.NewServer(web.NewServer(web.Deps{
 		Catalog:  s.catalog.Load,
 		Intake:   q,
-		DB:       postgres.New(db),
-		Gatherer: prometheus.NewRegistry(),
+		DB:       pg,
+		Gatherer: s.reg,
 		Staff:    st,
 		NowFunc:  func() time.Time { return time.Unix(0, s.now.Load()) },
 		RefreshCatalog: func(ctx context.Context) error {
@@ -486,4 +492,25 @@ func TestWindowEdit(t *testing.T) {
 	if len(ev) != 1 || ev[0]["before"].(map[string]any)["confirm_by"] != nil || ev[0]["after"].(map[string]any)["confirm_by"] == nil {
 		t.Errorf("window audit: %v", ev)
 	}
+}
+
+// waitGauge waits until the gauge name of the site's metrics is want.
+func (s *refSite) waitGauge(t *testing.T, name string, want float64) {
+	t.Helper()
+	got := -1.0
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		families, err := s.reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == name {
+				got = f.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		if got == want {
+			return
+		}
+	}
+	t.Fatalf("%s = %v, want %v", name, got, want)
 }

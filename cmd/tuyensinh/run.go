@@ -24,6 +24,7 @@ import (
 	"github.com/tuyensinh/tuyensinh/enrollment"
 	"github.com/tuyensinh/tuyensinh/enrollment/intake"
 	"github.com/tuyensinh/tuyensinh/enrollment/outbox"
+	"github.com/tuyensinh/tuyensinh/enrollment/placement"
 	"github.com/tuyensinh/tuyensinh/enrollment/postgres"
 	"github.com/tuyensinh/tuyensinh/enrollment/staff"
 	"github.com/tuyensinh/tuyensinh/web"
@@ -190,6 +191,7 @@ func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.met = intake.NewMetrics(a.reg)
 	a.reg.MustRegister(intake.NewStreamCollector(a.rdb, a.keys))
+	placement.RegisterMetrics(a.reg, a.pg)
 	return a, nil
 }
 

@@ -9,17 +9,7 @@ import (
 
 // Cached returns how many runs of db the results cache keeps, and how
 // many children they hold.
-func Cached(db *postgres.DB) (runs, students int) {
-	cache.Lock()
-	defer cache.Unlock()
-	for k, p := range cache.entries {
-		if k.db == db {
-			runs++
-			students += p.students
-		}
-	}
-	return runs, students
-}
+var Cached = cached
 
 // Kept waits for Warm to finish with the pool of a level, year and
 // include, and returns how many children it keeps (-1: none kept).
