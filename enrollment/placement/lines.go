@@ -510,8 +510,8 @@ func keyOf(db *postgres.DB, level enrollment.Level, year int, states []enrollmen
 	return poolKey{db, level, year, strings.Join(names, ",")}
 }
 
-// WarmTimeout bounds how long Warm reads.
-const WarmTimeout = 5 * time.Minute
+// warmTimeout bounds how long Warm reads.
+const warmTimeout = 5 * time.Minute
 
 // Warm reads, in the background, the children a run of level and year
 // would place (include as a run's) into their kept pool, or brings the
@@ -530,7 +530,7 @@ func Warm(db *postgres.DB, level enrollment.Level, year int, include string, fai
 	}
 	go func() {
 		defer e.warming.Store(false)
-		ctx, cancel := context.WithTimeout(context.Background(), WarmTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), warmTimeout)
 		defer cancel()
 		if _, err := db.Seed(ctx, string(level), year); err != nil {
 			if !errors.Is(err, postgres.ErrNoSeed) {
