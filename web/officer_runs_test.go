@@ -64,16 +64,24 @@ func preview(t *testing.T, s *refSite, c *http.Client, token, mechanism string) 
 	return m[1]
 }
 
+// seedCommitted commits the site's lop1 seed as admin and returns admin's
+// API client.
+func (s *refSite) seedCommitted(t *testing.T) *client {
+	t.Helper()
+	admin := s.signIn(t, "admin")
+	if a := s.do(t, admin, "POST", "/api/v1/placement/seeds", map[string]any{"level": "lop1", "school_year": s.year}); a.status != http.StatusCreated {
+		t.Fatalf("seed: %d %s", a.status, a.raw)
+	}
+	return admin
+}
+
 // TestRunsListReadsAhead: the runs list of a level and year reads its
 // accepted children ahead of the officer's next run (placement.TestWarm
 // has the rest: nothing read before the seed, changes read after).
 func TestRunsListReadsAhead(t *testing.T) {
 	t.Parallel()
 	s, _ := runsSite(t, 4, 3)
-	admin := s.signIn(t, "admin")
-	if a := s.do(t, admin, "POST", "/api/v1/placement/seeds", map[string]any{"level": "lop1", "school_year": s.year}); a.status != http.StatusCreated {
-		t.Fatalf("seed: %d %s", a.status, a.raw)
-	}
+	admin := s.seedCommitted(t)
 	list := "/api/v1/placement/runs?level=lop1&school_year=" + strconv.Itoa(s.year)
 	if a := s.do(t, admin, "GET", list, nil); a.status != http.StatusOK {
 		t.Fatalf("runs list: %d %s", a.status, a.raw)
@@ -241,10 +249,7 @@ func TestRunPages(t *testing.T) {
 func TestRunPagesAuthorization(t *testing.T) {
 	t.Parallel()
 	s, _ := runsSite(t, 3, 2)
-	admin := s.signIn(t, "admin")
-	if a := s.do(t, admin, "POST", "/api/v1/placement/seeds", map[string]any{"level": "lop1", "school_year": s.year}); a.status != http.StatusCreated {
-		t.Fatalf("seed: %d %s", a.status, a.raw)
-	}
+	s.seedCommitted(t)
 	city, cityToken := officerSignIn(t, s, "admin")
 	ward, wardToken := officerSignIn(t, s, "ward-00004")
 	other, otherToken := officerSignIn(t, s, "ward-"+s.wardB)
