@@ -2,6 +2,7 @@ package placement_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"testing"
 
@@ -29,28 +30,10 @@ func TestRunsKeepUpWithChanges(t *testing.T) {
 	if err := b.sql.SelectContext(ctx, &codes, `SELECT tracking_code FROM applications WHERE level = 'lop1' ORDER BY tracking_code`); err != nil {
 		t.Fatal(err)
 	}
-	file := func(db *postgres.DB, include string) []byte {
+	check := func(t fataler, what string) {
 		t.Helper()
-		snap, err := placement.Load(ctx, db, placement.Request{Level: enrollment.LevelLop1, SchoolYear: b.year, Include: include, Actor: city}, b.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return encoded(t, snap.Instance)
-	}
-	// b.db keeps its children from run to run; a new handle reads them
-	// whole.
-	check := func(t interface {
-		Helper()
-		Fatalf(string, ...any)
-	}, what string) {
-		t.Helper()
-		for _, include := range []string{placement.IncludeAccepted, placement.IncludeReceived} {
-			kept, whole := file(b.db, include), file(postgres.New(b.sql), include)
-			if !bytes.Equal(kept, whole) {
-				t.Fatalf("after %s, include %s: the input from the kept children (%d bytes) differs from the input read whole (%d bytes)",
-					what, include, len(kept), len(whole))
-			}
-		}
+		b.keptIsWhole(t, placement.IncludeAccepted, what)
+		b.keptIsWhole(t, placement.IncludeReceived, what)
 	}
 	check(t, "nothing")
 	changes := []string{
@@ -149,18 +132,7 @@ func TestRunsAtOnceShareTheirChildren(t *testing.T) {
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	kept, err := placement.Load(ctx, b.db, req, b.now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	whole, err := placement.Load(ctx, postgres.New(b.sql), req, b.now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, y := encoded(t, kept.Instance), encoded(t, whole.Instance)
-	if !bytes.Equal(x, y) {
-		t.Errorf("after runs at once: the kept input (%d bytes) differs from the input read whole (%d bytes)", len(x), len(y))
-	}
+	b.keptIsWhole(t, placement.IncludeAccepted, "runs at once")
 }
 
 // TestWarm: opening a level's runs reads its children ahead of the run —
@@ -204,27 +176,35 @@ func TestWarm(t *testing.T) {
 		t.Fatalf("after a clerk's accept, warming kept %d children, want the %d accepted", n, want)
 	}
 
-	req := placement.Request{Level: enrollment.LevelLop1, SchoolYear: b.year, Actor: city}
-	kept, err := placement.Load(ctx, b.db, req, b.now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	whole, err := placement.Load(ctx, postgres.New(b.sql), req, b.now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, y := encoded(t, kept.Instance), encoded(t, whole.Instance)
-	if !bytes.Equal(x, y) {
-		t.Errorf("the input from the warmed children (%d bytes) differs from the input read whole (%d bytes)", len(x), len(y))
-	}
+	b.keptIsWhole(t, placement.IncludeAccepted, "warming")
 }
 
-// encoded is inst's instance file.
-func encoded(t testing.TB, inst *allocation.Instance) []byte {
+// fataler is what keptIsWhole needs of a test: *testing.T or *rapid.T.
+type fataler interface {
+	Helper()
+	Fatalf(string, ...any)
+}
+
+// keptIsWhole fails t unless the input of a lop1 run (include as a
+// run's) made from the children b.db keeps is the input a new handle
+// reads whole, byte for byte.
+func (b *bundle) keptIsWhole(t fataler, include, after string) {
 	t.Helper()
-	var out bytes.Buffer
-	if err := allocation.EncodeInstance(&out, inst); err != nil {
-		t.Fatal(err)
+	file := func(db *postgres.DB) []byte {
+		t.Helper()
+		snap, err := placement.Load(context.Background(), db, placement.Request{Level: enrollment.LevelLop1, SchoolYear: b.year, Include: include, Actor: city}, b.now)
+		if err != nil {
+			t.Fatalf("load: %v", err)
+		}
+		var out bytes.Buffer
+		if err := allocation.EncodeInstance(&out, snap.Instance); err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		return out.Bytes()
 	}
-	return out.Bytes()
+	kept, whole := file(b.db), file(postgres.New(b.sql))
+	if !bytes.Equal(kept, whole) {
+		t.Fatalf("after %s, include %s: the input from the kept children (%d bytes) differs from the input read whole (%d bytes)",
+			after, include, len(kept), len(whole))
+	}
 }
