@@ -479,17 +479,21 @@ func poolOf(key poolKey) *poolEntry {
 	pools.Lock()
 	defer pools.Unlock()
 	e := pools.use(key)
-	pools.trim(PoolStudents, key, func(e *poolEntry) int {
-		if !e.TryLock() {
-			return 0
-		}
-		defer e.Unlock()
-		if e.p == nil {
-			return 0
-		}
-		return len(e.p.kids)
-	})
+	pools.trim(PoolStudents, key, (*poolEntry).size)
 	return e
+}
+
+// size is how many children the entry keeps: none while it is being
+// read or brought up to date.
+func (e *poolEntry) size() int {
+	if !e.TryLock() {
+		return 0
+	}
+	defer e.Unlock()
+	if e.p == nil {
+		return 0
+	}
+	return len(e.p.kids)
 }
 
 // readPool returns the pool of the children of a level and year in

@@ -40,12 +40,7 @@ func poolChildren(db *postgres.DB) int {
 	pools.Unlock()
 	n := 0
 	for _, e := range entries {
-		if e.TryLock() {
-			if e.p != nil {
-				n += len(e.p.kids)
-			}
-			e.Unlock()
-		}
+		n += e.size()
 	}
 	return n
 }
